@@ -1,0 +1,174 @@
+//! A scenario compiled for the driver: Python calls with their variables resolved to
+//! slots, ready to execute one by one. Scenario files compile into this.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::value::Value;
+use crate::workload::{Call, Cost, Func};
+
+/// How a process is started, as Python's `multiprocessing.set_start_method`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+pub enum StartMethod {
+    #[default]
+    Fork,
+    Spawn,
+    Forkserver,
+}
+
+impl StartMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            StartMethod::Fork => "fork",
+            StartMethod::Spawn => "spawn",
+            StartMethod::Forkserver => "forkserver",
+        }
+    }
+
+    /// Python's prefix for pool worker names: `ForkPoolWorker-3`.
+    pub fn pool_worker_prefix(self) -> &'static str {
+        match self {
+            StartMethod::Fork => "ForkPoolWorker",
+            StartMethod::Spawn => "SpawnPoolWorker",
+            StartMethod::Forkserver => "ForkServerPoolWorker",
+        }
+    }
+}
+
+/// Index of a scenario variable.
+pub type Slot = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubmitKind {
+    Apply,
+    ApplyAsync,
+    Map,
+    MapAsync,
+    Starmap,
+    StarmapAsync,
+    Imap,
+    ImapUnordered,
+}
+
+impl SubmitKind {
+    pub fn method(self) -> &'static str {
+        match self {
+            SubmitKind::Apply => "apply",
+            SubmitKind::ApplyAsync => "apply_async",
+            SubmitKind::Map => "map",
+            SubmitKind::MapAsync => "map_async",
+            SubmitKind::Starmap => "starmap",
+            SubmitKind::StarmapAsync => "starmap_async",
+            SubmitKind::Imap => "imap",
+            SubmitKind::ImapUnordered => "imap_unordered",
+        }
+    }
+
+    /// Calls that block the main process until every result is in.
+    pub fn blocks(self) -> bool {
+        matches!(self, SubmitKind::Apply | SubmitKind::Map | SubmitKind::Starmap)
+    }
+
+    pub fn is_iterator(self) -> bool {
+        matches!(self, SubmitKind::Imap | SubmitKind::ImapUnordered)
+    }
+
+    /// `apply` returns one value, the others a list (or an iterator of them).
+    pub fn single(self) -> bool {
+        matches!(self, SubmitKind::Apply | SubmitKind::ApplyAsync)
+    }
+
+    /// map and starmap use Python's computed default chunksize; imap* use 1.
+    pub fn uses_default_chunksize_rule(self) -> bool {
+        matches!(
+            self,
+            SubmitKind::Map | SubmitKind::MapAsync | SubmitKind::Starmap | SubmitKind::StarmapAsync
+        )
+    }
+}
+
+/// Which process a `signal` step hits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignalTarget {
+    Process(Slot),
+    /// A pool worker: the first one busy with a task (waiting until one is), or by index.
+    PoolWorker { pool: Slot, busy: bool, index: usize },
+}
+
+/// A piece of a `print` template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Piece {
+    Text(String),
+    Var(Slot),
+    /// Seconds since the scenario started, as `time.time() - start` prints them.
+    Elapsed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    NewProcess { slot: Slot, target: Call, name: Option<String> },
+    Start { slot: Slot },
+    Join { slot: Slot, timeout: Option<f64> },
+    Terminate { slot: Slot },
+    Kill { slot: Slot },
+    IsAlive { slot: Slot, into: Option<Slot> },
+    ExitCode { slot: Slot, into: Option<Slot> },
+    NewPool {
+        slot: Slot,
+        processes: Option<i64>,
+        initializer: Option<Call>,
+        maxtasksperchild: Option<i64>,
+    },
+    Submit {
+        pool: Slot,
+        kind: SubmitKind,
+        func: Func,
+        /// Each item's argument list (one element for map, several for starmap/apply).
+        items: Vec<Vec<Value>>,
+        chunksize: Option<i64>,
+        into: Option<Slot>,
+    },
+    Get { slot: Slot, timeout: Option<f64>, into: Option<Slot> },
+    Wait { slot: Slot, timeout: Option<f64> },
+    Ready { slot: Slot, into: Option<Slot> },
+    /// `for r in it: print(r)` over an imap iterator.
+    Iterate { slot: Slot, print: bool, into: Option<Slot> },
+    Close { slot: Slot },
+    JoinPool { slot: Slot },
+    TerminatePool { slot: Slot },
+    /// Leaving `with Pool() as pool:` calls `terminate()`.
+    WithExit { slot: Slot },
+    Print { pieces: Vec<Piece> },
+    /// `start = time.time()`: `{elapsed}` counts from here.
+    Clock,
+    /// A line shown for reading only (an import, a comment).
+    Note,
+    Sleep { seconds: f64 },
+    Signal { target: SignalTarget, signal: i32 },
+}
+
+/// One step: the Python it stands for and what the driver does for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub python: String,
+    pub op: Op,
+}
+
+/// Settings that apply to a whole run (from the scenario, overridden on the command line).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunSettings {
+    pub start_method: StartMethod,
+    pub cost: Cost,
+    /// Overrides every pool's `processes`.
+    pub workers: Option<usize>,
+    /// Overrides every map/imap/starmap chunksize.
+    pub chunksize: Option<usize>,
+    pub maxtasksperchild: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    pub name: String,
+    pub slots: Vec<String>,
+    pub steps: Vec<Step>,
+    pub settings: RunSettings,
+}

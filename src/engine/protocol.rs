@@ -1,0 +1,174 @@
+//! Every message the engine's processes exchange: commands from a front end to the
+//! driver, events back, and the driver's conversation with each worker.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::program::{Program, StartMethod};
+use crate::engine::value::Value;
+use crate::workload::{Call, Cost, Func, Raised};
+
+/// What a front end (headless printer, TUI, benchmark) asks of the driver.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Command {
+    /// Load a program; nothing runs until `Step` or `Continue`.
+    Load { program: Program, task_events: bool },
+    /// Execute the next step (it may block, as the Python call would).
+    Step,
+    /// Execute steps until the end.
+    Continue,
+    /// Send a signal to one of the driver's live children.
+    Signal { pid: i32, signal: i32 },
+    /// End every child, reap them all, and exit.
+    Shutdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Main,
+    Process,
+    PoolWorker,
+    Forkserver,
+}
+
+/// Something that happened, `t` seconds after the driver started.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub t: f64,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The main process is up and has loaded a program.
+    Loaded { scenario: String, pid: i32, steps: usize, start_method: StartMethod },
+    /// A child was created (its PID is known) and is starting.
+    Created { name: String, pid: i32, ppid: i32, role: Role },
+    /// A child finished starting: it is ready to run its target or take tasks.
+    Spawned {
+        name: String,
+        pid: i32,
+        ppid: i32,
+        role: Role,
+        start_method: StartMethod,
+        start_ms: f64,
+    },
+    Output { pid: i32, name: String, stream: Stream, text: String },
+    /// The main process begins a step (a Python call).
+    Step { index: usize, python: String },
+    /// The step returned (or raised): `outcome` is what the call gave back.
+    StepDone { index: usize, python: String, outcome: String },
+    TaskQueued { task: u64, call: u32, index: usize, func: Func, args: Value },
+    TaskStarted { task: u64, pid: i32, name: String },
+    TaskDone { task: u64, pid: i32, name: String, result: Value },
+    TaskFailed { task: u64, pid: i32, name: String, error: String },
+    /// A task died with its worker; Python would wait for it forever.
+    TaskLost { task: u64, pid: i32, name: String, signal: Option<i32>, exitcode: i32 },
+    Exited { name: String, pid: i32, exitcode: i32 },
+    PoolState { pool: String, state: PoolStateName },
+    /// A Python exception raised in the main process, worded as Python words it.
+    Error { message: String, python: String },
+    /// A value the main process obtained (a map's list, `is_alive()`, ...).
+    Result { value: Value, python: String },
+    /// Every step has run.
+    Finished { elapsed: f64 },
+    /// The driver itself failed and is going away.
+    Fatal { message: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PoolStateName {
+    #[serde(rename = "RUN")]
+    Run,
+    #[serde(rename = "CLOSE")]
+    Close,
+    #[serde(rename = "TERMINATE")]
+    Terminate,
+}
+
+impl PoolStateName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolStateName::Run => "RUN",
+            PoolStateName::Close => "CLOSE",
+            PoolStateName::Terminate => "TERMINATE",
+        }
+    }
+}
+
+impl Event {
+    /// The JSON Lines form: `{"t": ..., "event": "task_done", ...fields}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        out.insert("t".into(), serde_json::json!((self.t * 1e6).round() / 1e6));
+        match serde_json::to_value(&self.kind) {
+            Ok(serde_json::Value::Object(map)) => {
+                for (name, fields) in map {
+                    out.insert("event".into(), serde_json::Value::String(name));
+                    if let serde_json::Value::Object(fields) = fields {
+                        out.extend(fields);
+                    }
+                }
+            }
+            Ok(serde_json::Value::String(name)) => {
+                out.insert("event".into(), serde_json::Value::String(name));
+            }
+            _ => {}
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+/// The driver's side of a worker conversation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToWorker {
+    Init(WorkerInit),
+    /// A batch of items to run in order; results come back together, as Python's chunks.
+    Chunk { chunk: u64, func: Func, items: Vec<(u64, Vec<Value>)> },
+    /// Python's sentinel: finish what you have and exit.
+    Stop,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkerInit {
+    pub name: String,
+    pub cost: Cost,
+    pub job: Job,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Job {
+    /// `Process(target=...)`: run it, exit 0 (or 1 when it raises).
+    Target(Call),
+    /// A pool worker: run the initializer, then chunks until `Stop` or `maxtasks` chunks.
+    PoolWorker { initializer: Option<Call>, maxtasks: Option<u32> },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FromWorker {
+    Ready,
+    Started { task: u64 },
+    ChunkDone { chunk: u64, results: Vec<Result<Value, Raised>> },
+}
+
+/// The fork server's conversation with the driver.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToForkserver {
+    /// Fork a worker; its channel arrives as an fd alongside this frame.
+    Fork { token: u64 },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FromForkserver {
+    /// The child's PID; its pidfd arrives alongside this frame.
+    Forked { token: u64, pid: i32 },
+    Exited { pid: i32, exitcode: i32 },
+}

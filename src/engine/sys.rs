@@ -1,0 +1,246 @@
+//! Thin, safe wrappers over the Linux calls the engine needs and nix does not cover well:
+//! pidfds, fork, fd plumbing in a fresh child, and parent-death signals.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::signal::Signal;
+
+/// A handle on one child process that can never signal a recycled PID: the kernel ties
+/// the pidfd to the process itself, so once it is reaped every signal fails with ESRCH.
+#[derive(Debug)]
+pub struct PidFd(OwnedFd);
+
+impl PidFd {
+    pub fn open(pid: i32) -> io::Result<PidFd> {
+        // SAFETY: plain syscall with integer arguments; the result is a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just handed us this fd and nobody else owns it.
+        Ok(PidFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
+    }
+
+    pub fn from_owned(fd: OwnedFd) -> PidFd {
+        PidFd(fd)
+    }
+
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.0.as_fd()
+    }
+
+    pub fn into_owned(self) -> OwnedFd {
+        self.0
+    }
+
+    /// Sends `signal` to the process; `Err(ESRCH)` once it has exited.
+    pub fn send_signal(&self, signal: i32) -> io::Result<()> {
+        // SAFETY: null siginfo is allowed; arguments are plain integers.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Reaps the child if it has exited; `Ok(None)` while it still runs.
+    /// Returns Python's exit code: the status, or `-N` when killed by signal N.
+    pub fn try_reap(&self) -> io::Result<Option<i32>> {
+        // SAFETY: siginfo_t is plain data; zeroed is a valid initial value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointer to a local siginfo_t; P_PIDFD with our own fd.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                self.0.as_raw_fd() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: waitid filled `info`; si_pid is 0 when nothing was reaped.
+        let pid = unsafe { info.si_pid() };
+        if pid == 0 {
+            return Ok(None);
+        }
+        // SAFETY: as above, the fields are valid after a successful reap.
+        let status = unsafe { info.si_status() };
+        Ok(Some(exitcode_from_siginfo(info.si_code, status)))
+    }
+}
+
+/// Python's `exitcode` from waitid's code and status.
+pub fn exitcode_from_siginfo(code: i32, status: i32) -> i32 {
+    match code {
+        libc::CLD_EXITED => status,
+        _ => -status,
+    }
+}
+
+/// Python's `exitcode` from a wait status word (as waitpid returns it).
+pub fn exitcode_from_wait_status(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        -libc::WTERMSIG(status)
+    } else {
+        0
+    }
+}
+
+pub enum Forked {
+    Parent(i32),
+    Child,
+}
+
+/// `fork()`; only sound in a single-threaded process, which the driver and fork server are.
+pub fn fork() -> io::Result<Forked> {
+    // SAFETY: callers are single-threaded processes, so the child inherits no locked mutexes.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid)),
+    }
+}
+
+/// Makes the calling child die with SIGKILL when its parent thread exits, and closes
+/// the race where the parent died before the request was made.
+pub fn die_with_parent(expected_parent: i32) {
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    if nix::unistd::getppid().as_raw() != expected_parent {
+        exit_now(1);
+    }
+}
+
+/// Ends the process at once, without running destructors or atexit handlers: the right
+/// way out of a forked child that shares its parent's heap.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}
+
+/// Duplicates `from` onto descriptor number `to` (clearing close-on-exec on it).
+pub fn dup_onto(from: RawFd, to: RawFd) -> io::Result<()> {
+    if from == to {
+        return clear_cloexec(to);
+    }
+    // SAFETY: dup2 on descriptors the caller owns; the target is replaced atomically.
+    if unsafe { libc::dup2(from, to) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an fd the caller owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Closes every descriptor from `first` up, so a forked child holds no other child's
+/// channel open (which would hide that child's end-of-file from the driver).
+pub fn close_fds_from(first: RawFd) {
+    // SAFETY: close_range only closes descriptors; the caller keeps none above `first`.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
+    if rc < 0 {
+        for fd in first..1024 {
+            // SAFETY: closing an fd we do not use; EBADF is harmless.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl on an fd the caller owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let flags = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` to a raw fd, retrying on EINTR; used for unbuffered worker prints.
+pub fn write_all_fd(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: buf is a valid slice for its length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
+/// A connected pair of Unix stream sockets, close-on-exec.
+pub fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(io::Error::from)
+}
+
+/// Current resident set size of a process in KiB, from /proc (None once it is gone).
+pub fn rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Signal number from a name such as `SIGKILL`, `KILL` or `9`.
+pub fn parse_signal(name: &str) -> Option<i32> {
+    if let Ok(n) = name.parse::<i32>() {
+        return Signal::try_from(n).ok().map(|s| s as i32);
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse::<Signal>().ok().map(|s| s as i32)
+}
+
+pub fn signal_name(signal: i32) -> String {
+    Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {signal}"))
+}

@@ -1,0 +1,131 @@
+//! The values that flow through a scenario (arguments, results, variables), printed the
+//! way Python's `repr` prints them and written to JSON as plain JSON values.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A Python-like value. Integers are 128-bit so the demos' powers stay exact.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i128),
+    Str(String),
+    List(Vec<Value>),
+    Tuple(Vec<Value>),
+}
+
+/// Tagged form for the binary wire, where the reader needs the variant.
+#[derive(Serialize)]
+enum Tagged<'a> {
+    None,
+    Bool(bool),
+    Int(i128),
+    Str(&'a str),
+    List(&'a [Value]),
+    Tuple(&'a [Value]),
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return match self {
+                Value::None => s.serialize_none(),
+                Value::Bool(b) => s.serialize_bool(*b),
+                Value::Int(i) => match i64::try_from(*i) {
+                    Ok(small) => s.serialize_i64(small),
+                    Err(_) => s.serialize_i128(*i),
+                },
+                Value::Str(text) => s.serialize_str(text),
+                Value::List(items) | Value::Tuple(items) => items.serialize(s),
+            };
+        }
+        let tagged = match self {
+            Value::None => Tagged::None,
+            Value::Bool(b) => Tagged::Bool(*b),
+            Value::Int(i) => Tagged::Int(*i),
+            Value::Str(text) => Tagged::Str(text),
+            Value::List(items) => Tagged::List(items),
+            Value::Tuple(items) => Tagged::Tuple(items),
+        };
+        tagged.serialize(s)
+    }
+}
+
+impl Value {
+    pub fn as_int(&self) -> Option<i128> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// Converts a TOML value from a scenario file; arrays become lists.
+    pub fn from_toml(value: &toml::Value) -> Result<Value, String> {
+        Ok(match value {
+            toml::Value::Integer(i) => Value::Int(i128::from(*i)),
+            toml::Value::Boolean(b) => Value::Bool(*b),
+            toml::Value::String(s) => Value::Str(s.clone()),
+            toml::Value::Array(items) => Value::List(
+                items
+                    .iter()
+                    .map(Value::from_toml)
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => return Err(format!("unsupported value {other}")),
+        })
+    }
+}
+
+fn write_seq(f: &mut fmt::Formatter<'_>, items: &[Value], open: &str, close: &str) -> fmt::Result {
+    f.write_str(open)?;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{item}")?;
+    }
+    if close == ")" && items.len() == 1 {
+        f.write_str(",")?;
+    }
+    f.write_str(close)
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::None => f.write_str("None"),
+            Value::Bool(true) => f.write_str("True"),
+            Value::Bool(false) => f.write_str("False"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => write!(f, "'{s}'"),
+            Value::List(items) => write_seq(f, items, "[", "]"),
+            Value::Tuple(items) => write_seq(f, items, "(", ")"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_like_python_repr() {
+        let v = Value::List(vec![Value::Int(1000), Value::Int(1331)]);
+        assert_eq!(v.to_string(), "[1000, 1331]");
+        assert_eq!(Value::Tuple(vec![Value::Int(2)]).to_string(), "(2,)");
+        assert_eq!(Value::Str("a".into()).to_string(), "'a'");
+        assert_eq!(Value::None.to_string(), "None");
+    }
+
+    #[test]
+    fn json_is_plain_and_wire_round_trips() {
+        let v = Value::List(vec![Value::Int(27), Value::Int(i128::from(u64::MAX) * 4)]);
+        let json = serde_json::to_string(&v).expect("json");
+        assert_eq!(json, "[27,73786976294838206460]");
+        let bytes = postcard::to_stdvec(&v).expect("encode");
+        let back: Value = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(back, v);
+    }
+}

@@ -1,0 +1,196 @@
+//! The headless front end (`pooltop run`): the same driver and events as the TUI, shown
+//! as the program's own output in arrival order, with JSON Lines and a trace on request.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::engine::client::DriverLink;
+use crate::engine::protocol::{Command, Event, EventKind, Stream};
+use crate::engine::sys;
+use crate::scenario::Scenario;
+
+/// Where `--events` go.
+pub enum EventSink {
+    None,
+    Stdout,
+    File(BufWriter<File>),
+}
+
+impl EventSink {
+    pub fn open(spec: Option<&str>) -> Result<EventSink, String> {
+        Ok(match spec {
+            None => EventSink::None,
+            Some("-") => EventSink::Stdout,
+            Some(path) => {
+                let f = File::create(path).map_err(|e| format!("--events {path}: {e}"))?;
+                EventSink::File(BufWriter::new(f))
+            }
+        })
+    }
+
+    fn write(&mut self, event: &Event) -> io::Result<()> {
+        let line = |w: &mut dyn Write| writeln!(w, "{}", event.to_json());
+        match self {
+            EventSink::None => Ok(()),
+            EventSink::Stdout => line(&mut io::stdout().lock()),
+            EventSink::File(f) => line(f),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            EventSink::None => Ok(()),
+            EventSink::Stdout => io::stdout().flush(),
+            EventSink::File(f) => f.flush(),
+        }
+    }
+
+    fn wants_tasks(&self) -> bool {
+        !matches!(self, EventSink::None)
+    }
+}
+
+enum Msg {
+    Driver(Option<Event>),
+    Signal(i32),
+}
+
+fn wrap(event: Option<Event>) -> Msg {
+    Msg::Driver(event)
+}
+
+struct Printer {
+    /// Program output goes to stdout unless stdout carries the JSON events.
+    show_output: bool,
+    trace: bool,
+    finished: bool,
+}
+
+impl Printer {
+    fn show(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::Output { stream, text, .. } if self.show_output => match stream {
+                Stream::Stdout => {
+                    let _ = io::stdout().lock().write_all(text.as_bytes());
+                }
+                Stream::Stderr => {
+                    let _ = io::stderr().lock().write_all(text.as_bytes());
+                }
+            },
+            EventKind::Error { message, python } => {
+                let _ = io::stdout().flush();
+                if python.is_empty() {
+                    eprintln!("{message}");
+                } else {
+                    eprintln!(">>> {}\n{message}", first_line(python));
+                }
+            }
+            EventKind::TaskLost { task, name, pid, signal, exitcode } => {
+                let how = match signal {
+                    Some(s) => format!("killed by {}", sys::signal_name(*s)),
+                    None => format!("exited with code {exitcode}"),
+                };
+                eprintln!("pooltop: task #{task} lost: {name} (pid {pid}) {how}");
+            }
+            EventKind::Finished { .. } => self.finished = true,
+            EventKind::Fatal { message } => eprintln!("pooltop: {message}"),
+            _ => {}
+        }
+        if self.trace {
+            trace(event);
+        }
+    }
+}
+
+fn first_line(python: &str) -> &str {
+    python.lines().next().unwrap_or("")
+}
+
+fn trace(event: &Event) {
+    let t = event.t;
+    let line = match &event.kind {
+        EventKind::Step { python, .. } => format!(">>> {}", first_line(python)),
+        EventKind::StepDone { outcome, .. } if !outcome.is_empty() => format!("    -> {outcome}"),
+        EventKind::Spawned { name, pid, start_method, start_ms, .. } => {
+            format!("    [{name} pid {pid} ready: {} start took {start_ms:.2} ms]", start_method.name())
+        }
+        EventKind::Exited { name, pid, exitcode } => format!("    [{name} pid {pid} exited, exitcode {exitcode}]"),
+        EventKind::PoolState { pool, state } => format!("    [{pool}: state {}]", state.as_str()),
+        _ => return,
+    };
+    let _ = io::stdout().flush();
+    eprintln!("{t:8.3} {line}");
+}
+
+/// Runs `scenario` to the end on a fresh driver; every child is gone when this returns.
+pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
+    let (tx, rx) = flume::unbounded();
+    let signal_tx = tx.clone();
+    let signals = signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
+    let mut link = match DriverLink::spawn(tx, wrap) {
+        Ok(link) => link,
+        Err(e) => {
+            eprintln!("pooltop: cannot start the driver process: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match signals {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                for s in signals.forever() {
+                    if signal_tx.send(Msg::Signal(s)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Err(e) => eprintln!("pooltop: signals will not be caught: {e}"),
+    }
+    let show_output = !matches!(sink, EventSink::Stdout);
+    let load = Command::Load { program: scenario.program, task_events: sink.wants_tasks() || trace };
+    if link.send(&load).and_then(|_| link.send(&Command::Continue)).is_err() {
+        eprintln!("pooltop: the driver process went away at start");
+        return ExitCode::from(1);
+    }
+    let mut printer = Printer { show_output, trace, finished: false };
+    let mut interrupted = None;
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Driver(Some(event)) => {
+                if sink.write(&event).is_err() {
+                    eprintln!("pooltop: cannot write events");
+                    let _ = link.send(&Command::Shutdown);
+                }
+                printer.show(&event);
+                if matches!(event.kind, EventKind::Finished { .. }) {
+                    let _ = link.send(&Command::Shutdown);
+                }
+                if rx.is_empty() {
+                    let _ = io::stdout().flush();
+                    let _ = sink.flush();
+                }
+            }
+            Msg::Driver(None) => break,
+            Msg::Signal(s) => {
+                if interrupted.is_some() {
+                    break;
+                }
+                interrupted = Some(s);
+                let _ = link.send(&Command::Shutdown);
+            }
+        }
+    }
+    let _ = io::stdout().flush();
+    let _ = sink.flush();
+    link.wait_or_kill(Duration::from_secs(3));
+    if let Some(s) = interrupted {
+        return ExitCode::from((128 + s).clamp(0, 255) as u8);
+    }
+    if !printer.finished {
+        eprintln!("pooltop: the driver process ended before the scenario finished");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,532 @@
+//! Turns a scenario file's steps into the driver's program: checks every field, resolves
+//! variables to slots, and writes the Python line a step stands for when none is given.
+
+use std::collections::HashMap;
+
+use crate::engine::program::{Op, Piece, Program, RunSettings, SignalTarget, Step, SubmitKind};
+use crate::engine::sys;
+use crate::engine::value::Value;
+use crate::workload::{Call, Func};
+
+use super::{Overrides, RawStep, ScenarioFile, Source, line_col};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Process,
+    Pool,
+    Async,
+    Iter,
+    Value,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Process => "a Process",
+            Kind::Pool => "a Pool",
+            Kind::Async => "an AsyncResult",
+            Kind::Iter => "an imap iterator",
+            Kind::Value => "a value",
+        }
+    }
+}
+
+struct Compiler<'a> {
+    slots: Vec<String>,
+    kinds: HashMap<String, (usize, Kind)>,
+    overrides: &'a Overrides,
+}
+
+type Res<T> = Result<T, String>;
+
+/// Fields each action accepts beyond `do` and `python`.
+fn allowed(action: &str) -> Option<&'static [&'static str]> {
+    Some(match action {
+        "process" => &["var", "target", "args", "name"],
+        "start" | "terminate" | "kill" => &["on"],
+        "join" => &["on", "timeout"],
+        "is_alive" | "exitcode" => &["on", "into"],
+        "pool" => &["var", "processes", "initializer", "initargs", "maxtasksperchild"],
+        "apply" | "apply_async" => &["on", "func", "args", "into"],
+        "map" | "map_async" | "imap" | "imap_unordered" | "starmap" | "starmap_async" => {
+            &["on", "func", "items", "range", "chunksize", "into"]
+        }
+        "get" => &["on", "timeout", "into"],
+        "wait" => &["on", "timeout"],
+        "ready" => &["on", "into"],
+        "for" => &["on", "print", "into"],
+        "close" | "with-exit" => &["on"],
+        "print" => &["text"],
+        "sleep" => &["seconds"],
+        "clock" | "note" => &[],
+        "signal" => &["on", "signal", "worker"],
+        _ => return None,
+    })
+}
+
+const ACTIONS: &str = "process, start, join, terminate, kill, is_alive, exitcode, pool, apply, apply_async, \
+map, map_async, imap, imap_unordered, starmap, starmap_async, get, wait, ready, for, close, with-exit, print, sleep, signal, clock, note";
+
+fn present_fields(s: &RawStep) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let mut add = |name, on: bool| {
+        if on {
+            v.push(name)
+        }
+    };
+    add("var", s.var.is_some());
+    add("on", s.on.is_some());
+    add("into", s.into.is_some());
+    add("target", s.target.is_some());
+    add("func", s.func.is_some());
+    add("args", s.args.is_some());
+    add("items", s.items.is_some());
+    add("range", s.range.is_some());
+    add("name", s.name.is_some());
+    add("processes", s.processes.is_some());
+    add("initializer", s.initializer.is_some());
+    add("initargs", s.initargs.is_some());
+    add("maxtasksperchild", s.maxtasksperchild.is_some());
+    add("chunksize", s.chunksize.is_some());
+    add("timeout", s.timeout.is_some());
+    add("text", s.text.is_some());
+    add("print", s.print.is_some());
+    add("seconds", s.seconds.is_some());
+    add("signal", s.signal.is_some());
+    add("worker", s.worker.is_some());
+    v
+}
+
+pub fn compile(source: &Source, file: &ScenarioFile, settings: RunSettings, overrides: &Overrides) -> Res<Program> {
+    let mut c = Compiler { slots: Vec::new(), kinds: HashMap::new(), overrides };
+    let mut steps = Vec::new();
+    for (n, spanned) in file.step.iter().enumerate() {
+        let raw = spanned.get_ref();
+        let (line, _) = line_col(&source.text, spanned.span().start);
+        let at = |msg: String| format!("{}:{line}: step {} ({}): {msg}", source.label, n + 1, raw.action);
+        let step = c.step(raw).map_err(at)?;
+        steps.push(step);
+    }
+    if steps.is_empty() {
+        return Err(format!("{}: the scenario has no [[step]]", source.label));
+    }
+    Ok(Program {
+        name: file.name.clone().unwrap_or_else(|| source.default_name()),
+        slots: c.slots,
+        steps,
+        settings,
+    })
+}
+
+fn need<'a, T>(v: &'a Option<T>, field: &str) -> Res<&'a T> {
+    v.as_ref().ok_or_else(|| format!("missing field '{field}'"))
+}
+
+fn func(name: &str) -> Res<Func> {
+    Func::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = crate::workload::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown function '{name}' (known: {})", names.join(", "))
+    })
+}
+
+fn values(v: &[toml::Value]) -> Res<Vec<Value>> {
+    v.iter().map(Value::from_toml).collect()
+}
+
+fn check_arity(f: Func, n: usize) -> Res<()> {
+    let (lo, hi) = f.arity();
+    if n < lo || n > hi {
+        let want = if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") };
+        return Err(format!("{f}() takes {want} argument(s), {n} given"));
+    }
+    Ok(())
+}
+
+fn python_args(args: &[Value]) -> String {
+    match args.len() {
+        1 => format!("({},)", args[0]),
+        _ => Value::Tuple(args.to_vec()).to_string(),
+    }
+}
+
+impl Compiler<'_> {
+    fn define(&mut self, name: &str, kind: Kind) -> Res<usize> {
+        if name.is_empty() || !name.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+            return Err(format!("'{name}' is not a valid variable name"));
+        }
+        if let Some((slot, _)) = self.kinds.get(name).copied() {
+            self.kinds.insert(name.to_string(), (slot, kind));
+            return Ok(slot);
+        }
+        self.slots.push(name.to_string());
+        let slot = self.slots.len() - 1;
+        self.kinds.insert(name.to_string(), (slot, kind));
+        Ok(slot)
+    }
+
+    fn lookup(&self, name: &str) -> Res<(usize, Kind)> {
+        self.kinds
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("'{name}' is not defined by an earlier step"))
+    }
+
+    fn expect(&self, name: &str, kinds: &[Kind]) -> Res<(usize, Kind)> {
+        let (slot, kind) = self.lookup(name)?;
+        if !kinds.contains(&kind) {
+            let want: Vec<&str> = kinds.iter().map(|k| k.noun()).collect();
+            return Err(format!("'{name}' is {}, not {}", kind.noun(), want.join(" or ")));
+        }
+        Ok((slot, kind))
+    }
+
+    fn into(&mut self, s: &RawStep, kind: Kind) -> Res<Option<usize>> {
+        s.into.as_deref().map(|n| self.define(n, kind)).transpose()
+    }
+
+    fn step(&mut self, s: &RawStep) -> Res<Step> {
+        let fields = allowed(&s.action).ok_or_else(|| format!("unknown action (known: {ACTIONS})"))?;
+        if let Some(extra) = present_fields(s).into_iter().find(|f| !fields.contains(f)) {
+            return Err(format!("field '{extra}' does not apply here (allowed: {})", fields.join(", ")));
+        }
+        let (op, python) = self.op(s)?;
+        Ok(Step { python: s.python.clone().unwrap_or(python), op })
+    }
+
+    fn on(&self, s: &RawStep, kinds: &[Kind]) -> Res<(usize, Kind, String)> {
+        let name = need(&s.on, "on")?;
+        let (slot, kind) = self.expect(name, kinds)?;
+        Ok((slot, kind, name.clone()))
+    }
+
+    fn op(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        use Kind::*;
+        let a = s.action.as_str();
+        Ok(match a {
+            "process" => self.process(s)?,
+            "start" => {
+                let (slot, _, n) = self.on(s, &[Process])?;
+                (Op::Start { slot }, format!("{n}.start()"))
+            }
+            "join" => {
+                let (slot, kind, n) = self.on(s, &[Process, Pool])?;
+                let py = match s.timeout {
+                    Some(t) => format!("{n}.join(timeout={t})"),
+                    None => format!("{n}.join()"),
+                };
+                match kind {
+                    Pool => (Op::JoinPool { slot }, py),
+                    _ => (Op::Join { slot, timeout: s.timeout }, py),
+                }
+            }
+            "terminate" => {
+                let (slot, kind, n) = self.on(s, &[Process, Pool])?;
+                match kind {
+                    Pool => (Op::TerminatePool { slot }, format!("{n}.terminate()")),
+                    _ => (Op::Terminate { slot }, format!("{n}.terminate()")),
+                }
+            }
+            "kill" => {
+                let (slot, _, n) = self.on(s, &[Process])?;
+                (Op::Kill { slot }, format!("{n}.kill()"))
+            }
+            "is_alive" => {
+                let (slot, _, n) = self.on(s, &[Process])?;
+                let into = self.into(s, Value)?;
+                (Op::IsAlive { slot, into }, format!("print({n}.is_alive())"))
+            }
+            "exitcode" => {
+                let (slot, _, n) = self.on(s, &[Process])?;
+                let into = self.into(s, Value)?;
+                (Op::ExitCode { slot, into }, format!("print({n}.exitcode)"))
+            }
+            "pool" => self.pool(s)?,
+            "apply" | "apply_async" | "map" | "map_async" | "imap" | "imap_unordered" | "starmap" | "starmap_async" => {
+                self.submit(s)?
+            }
+            "get" => {
+                let (slot, _, n) = self.on(s, &[Async])?;
+                let into = self.into(s, Value)?;
+                let py = match s.timeout {
+                    Some(t) => format!("{n}.get(timeout={t})"),
+                    None => format!("{n}.get()"),
+                };
+                (Op::Get { slot, timeout: s.timeout, into }, assign(s, py))
+            }
+            "wait" => {
+                let (slot, _, n) = self.on(s, &[Async])?;
+                (Op::Wait { slot, timeout: s.timeout }, format!("{n}.wait()"))
+            }
+            "ready" => {
+                let (slot, _, n) = self.on(s, &[Async])?;
+                let into = self.into(s, Value)?;
+                (Op::Ready { slot, into }, format!("print({n}.ready())"))
+            }
+            "for" => {
+                let (slot, _, n) = self.on(s, &[Iter])?;
+                let print = s.print.unwrap_or(true);
+                let into = self.into(s, Value)?;
+                let body = if print { "print(result)" } else { "pass" };
+                (Op::Iterate { slot, print, into }, format!("for result in {n}:\n    {body}"))
+            }
+            "close" => {
+                let (slot, _, n) = self.on(s, &[Pool])?;
+                (Op::Close { slot }, format!("{n}.close()"))
+            }
+            "with-exit" => {
+                let (slot, _, _) = self.on(s, &[Pool])?;
+                (Op::WithExit { slot }, "# end of the with block: pool.terminate()".into())
+            }
+            "print" => {
+                let text = need(&s.text, "text")?;
+                let pieces = self.template(text)?;
+                (Op::Print { pieces }, format!("print(f{text:?})"))
+            }
+            "sleep" => {
+                let secs = *need(&s.seconds, "seconds")?;
+                if !(0.0..=3600.0).contains(&secs) {
+                    return Err("seconds must be between 0 and 3600".into());
+                }
+                (Op::Sleep { seconds: secs }, format!("time.sleep({secs})"))
+            }
+            "signal" => self.signal(s)?,
+            "clock" => (Op::Clock, "start = time.time()".into()),
+            "note" => (Op::Note, "pass".into()),
+            _ => return Err("unknown action".into()),
+        })
+    }
+
+    fn process(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        let var = need(&s.var, "var")?.clone();
+        let f = func(need(&s.target, "target")?)?;
+        let args = values(s.args.as_deref().unwrap_or(&[]))?;
+        check_arity(f, args.len())?;
+        let slot = self.define(&var, Kind::Process)?;
+        let name_part = s.name.as_ref().map(|n| format!(", name={n:?}")).unwrap_or_default();
+        let py = format!("{var} = multiprocessing.Process(target={f}, args={}{name_part})", python_args(&args));
+        Ok((Op::NewProcess { slot, target: Call { func: f, args }, name: s.name.clone() }, py))
+    }
+
+    fn pool(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        let var = need(&s.var, "var")?.clone();
+        let initializer = match &s.initializer {
+            Some(name) => {
+                let f = func(name)?;
+                let args = values(s.initargs.as_deref().unwrap_or(&[]))?;
+                check_arity(f, args.len())?;
+                Some(Call { func: f, args })
+            }
+            None if s.initargs.is_some() => return Err("'initargs' needs an 'initializer'".into()),
+            None => None,
+        };
+        let slot = self.define(&var, Kind::Pool)?;
+        let mut params = Vec::new();
+        if let Some(p) = s.processes {
+            params.push(format!("processes={p}"));
+        }
+        if let Some(i) = &initializer {
+            params.push(format!("initializer={}, initargs={}", i.func, python_args(&i.args)));
+        }
+        if let Some(m) = s.maxtasksperchild {
+            params.push(format!("maxtasksperchild={m}"));
+        }
+        let mut py = format!("{var} = multiprocessing.Pool({})", params.join(", "));
+        let mut notes = Vec::new();
+        if let Some(w) = self.overrides.workers {
+            notes.push(format!("processes={w}"));
+        }
+        if let Some(m) = self.overrides.maxtasksperchild {
+            notes.push(format!("maxtasksperchild={m}"));
+        }
+        if !notes.is_empty() {
+            py.push_str(&format!("  # run with {}", notes.join(", ")));
+        }
+        let op = Op::NewPool { slot, processes: s.processes, initializer, maxtasksperchild: s.maxtasksperchild };
+        Ok((op, py))
+    }
+
+    fn items(&self, s: &RawStep, star: bool) -> Res<Vec<Vec<Value>>> {
+        let list: Vec<Value> = match (&s.items, &s.range) {
+            (Some(_), Some(_)) => return Err("give 'items' or 'range', not both".into()),
+            (Some(items), None) => values(items)?,
+            (None, Some(r)) => {
+                let (lo, hi) = match r.as_slice() {
+                    [hi] => (0, *hi),
+                    [lo, hi] => (*lo, *hi),
+                    _ => return Err("'range' is [stop] or [start, stop]".into()),
+                };
+                if hi.saturating_sub(lo) > 10_000_000 {
+                    return Err("'range' is limited to 10,000,000 items".into());
+                }
+                (lo..hi).map(|i| Value::Int(i128::from(i))).collect()
+            }
+            (None, None) => return Err("missing field 'items' (or 'range')".into()),
+        };
+        if !star {
+            return Ok(list.into_iter().map(|v| vec![v]).collect());
+        }
+        list.into_iter()
+            .map(|v| match v {
+                Value::List(args) => Ok(args),
+                other => Err(format!("starmap items are argument lists like [2, 3], not {other}")),
+            })
+            .collect()
+    }
+
+    fn submit(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        let kind = match s.action.as_str() {
+            "apply" => SubmitKind::Apply,
+            "apply_async" => SubmitKind::ApplyAsync,
+            "map" => SubmitKind::Map,
+            "map_async" => SubmitKind::MapAsync,
+            "imap" => SubmitKind::Imap,
+            "imap_unordered" => SubmitKind::ImapUnordered,
+            "starmap" => SubmitKind::Starmap,
+            _ => SubmitKind::StarmapAsync,
+        };
+        let (pool, _, n) = self.on(s, &[Kind::Pool])?;
+        let f = func(need(&s.func, "func")?)?;
+        let star = matches!(kind, SubmitKind::Starmap | SubmitKind::StarmapAsync);
+        let (items, arg_text) = if kind.single() {
+            if s.items.is_some() || s.range.is_some() {
+                return Err("apply takes 'args', not 'items'".into());
+            }
+            let args = values(s.args.as_deref().unwrap_or(&[]))?;
+            let text = python_args(&args);
+            (vec![args], text)
+        } else {
+            if s.args.is_some() {
+                return Err("map-like calls take 'items' (or 'range'), not 'args'".into());
+            }
+            let items = self.items(s, star)?;
+            let text = match &s.range {
+                Some(r) => format!("range({})", r.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
+                None => Value::List(s.items.as_deref().map(values).transpose()?.unwrap_or_default()).to_string(),
+            };
+            (items, text)
+        };
+        for args in &items {
+            check_arity(f, args.len())?;
+        }
+        let into_kind = if kind.blocks() {
+            Kind::Value
+        } else if kind.is_iterator() {
+            Kind::Iter
+        } else {
+            Kind::Async
+        };
+        let into = self.into(s, into_kind)?;
+        let chunk = match (s.chunksize, self.overrides.chunksize) {
+            (_, Some(c)) => format!(", chunksize={c}"),
+            (Some(c), None) => format!(", chunksize={c}"),
+            (None, None) => String::new(),
+        };
+        let py = assign(s, format!("{n}.{}({f}, {arg_text}{chunk})", kind.method()));
+        let op = Op::Submit { pool, kind, func: f, items, chunksize: s.chunksize, into };
+        Ok((op, py))
+    }
+
+    fn signal(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        let (slot, kind, n) = self.on(s, &[Kind::Process, Kind::Pool])?;
+        let sig_name = s.signal.as_deref().unwrap_or("SIGTERM");
+        let signal = sys::parse_signal(sig_name).ok_or_else(|| format!("unknown signal '{sig_name}'"))?;
+        let sig = sys::signal_name(signal);
+        match kind {
+            Kind::Pool => {
+                let (busy, index) = match &s.worker {
+                    None => (true, 0),
+                    Some(toml::Value::String(w)) if w == "busy" => (true, 0),
+                    Some(toml::Value::Integer(i)) if *i >= 0 => (false, *i as usize),
+                    Some(other) => return Err(format!("worker is \"busy\" or an index, not {other}")),
+                };
+                let py = if busy {
+                    format!("os.kill(busy_worker.pid, signal.{sig})  # busy_worker: a worker of {n} running a task")
+                } else {
+                    format!("os.kill({n}._pool[{index}].pid, signal.{sig})")
+                };
+                Ok((Op::Signal { target: SignalTarget::PoolWorker { pool: slot, busy, index }, signal }, py))
+            }
+            _ => {
+                if s.worker.is_some() {
+                    return Err("'worker' applies to a pool".into());
+                }
+                Ok((Op::Signal { target: SignalTarget::Process(slot), signal }, format!("os.kill({n}.pid, signal.{sig})")))
+            }
+        }
+    }
+
+    /// `"Result: {output} in {elapsed}"` -> pieces; `{{` and `}}` are literal braces.
+    fn template(&self, text: &str) -> Res<Vec<Piece>> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match ch {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    lit.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    lit.push('}');
+                }
+                '{' => {
+                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                    if !lit.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut lit)));
+                    }
+                    if name == "elapsed" {
+                        pieces.push(Piece::Elapsed);
+                    } else {
+                        let (slot, _) = self.lookup(&name)?;
+                        pieces.push(Piece::Var(slot));
+                    }
+                }
+                '}' => return Err("unmatched '}' in text (write '}}' for a brace)".into()),
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Text(lit));
+        }
+        Ok(pieces)
+    }
+}
+
+fn assign(s: &RawStep, call: String) -> String {
+    match &s.into {
+        Some(v) => format!("{v} = {call}"),
+        None => call,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Overrides, Source, load};
+
+    fn err(text: &str) -> String {
+        let src = Source { label: "t.toml".into(), text: text.into() };
+        load(&src, &Overrides::default()).unwrap_err()
+    }
+
+    #[test]
+    fn semantic_errors_name_line_step_and_problem() {
+        let e = err("[[step]]\ndo = \"start\"\non = \"p\"\n");
+        assert_eq!(e, "t.toml:1: step 1 (start): 'p' is not defined by an earlier step");
+        let e = err("[[step]]\ndo = \"pool\"\nvar = \"pool\"\n\n[[step]]\ndo = \"map\"\non = \"pool\"\nfunc = \"cube\"\n");
+        assert_eq!(e, "t.toml:5: step 2 (map): missing field 'items' (or 'range')");
+        let e = err("[[step]]\ndo = \"frobnicate\"\n");
+        assert!(e.starts_with("t.toml:1: step 1 (frobnicate): unknown action"), "{e}");
+        let e = err("[[step]]\ndo = \"process\"\nvar = \"p\"\ntarget = \"cube\"\nargs = [1, 2]\n");
+        assert!(e.contains("cube() takes 1 argument(s), 2 given"), "{e}");
+        let e = err("[[step]]\ndo = \"sleep\"\nseconds = 1\ntarget = \"cube\"\n");
+        assert!(e.contains("field 'target' does not apply here"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_line() {
+        let e = err("[[step]]\ndo = \"sleep\"\nsecs = 1\n");
+        assert!(e.starts_with("t.toml:"), "{e}");
+        assert!(e.contains("secs"), "{e}");
+    }
+}

@@ -1,0 +1,248 @@
+//! Scenarios: the built-in ones under `assets/scenarios/` and user files in the same TOML
+//! format, parsed, checked (errors name the file and line) and compiled for the driver.
+
+mod compile;
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::engine::program::{Program, RunSettings};
+
+pub use compile::compile;
+
+/// Built-in scenarios, compiled into the binary from `assets/scenarios/`.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("workshop", include_str!("../../assets/scenarios/workshop.toml")),
+    ("squares-cubes", include_str!("../../assets/scenarios/squares-cubes.toml")),
+    ("pool-map", include_str!("../../assets/scenarios/pool-map.toml")),
+    ("four-processes", include_str!("../../assets/scenarios/four-processes.toml")),
+    ("imap", include_str!("../../assets/scenarios/imap.toml")),
+    ("imap-unordered", include_str!("../../assets/scenarios/imap-unordered.toml")),
+    ("apply-async", include_str!("../../assets/scenarios/apply-async.toml")),
+    ("starmap", include_str!("../../assets/scenarios/starmap.toml")),
+    ("maxtasksperchild", include_str!("../../assets/scenarios/maxtasksperchild.toml")),
+    ("terminate", include_str!("../../assets/scenarios/terminate.toml")),
+    ("close-join", include_str!("../../assets/scenarios/close-join.toml")),
+    ("worker-killed", include_str!("../../assets/scenarios/worker-killed.toml")),
+];
+
+/// The scenario `pooltop` opens when none is named.
+pub const DEFAULT: &str = "workshop";
+
+/// A scenario file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub about: Option<String>,
+    pub start_method: Option<String>,
+    pub cost: Option<String>,
+    pub cost_kind: Option<String>,
+    #[serde(default)]
+    pub step: Vec<toml::Spanned<RawStep>>,
+}
+
+/// One `[[step]]` table as written; which fields apply depends on `do`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    #[serde(rename = "do")]
+    pub action: String,
+    pub python: Option<String>,
+    pub var: Option<String>,
+    pub on: Option<String>,
+    pub into: Option<String>,
+    pub target: Option<String>,
+    pub func: Option<String>,
+    pub args: Option<Vec<toml::Value>>,
+    pub items: Option<Vec<toml::Value>>,
+    pub range: Option<Vec<i64>>,
+    pub name: Option<String>,
+    pub processes: Option<i64>,
+    pub initializer: Option<String>,
+    pub initargs: Option<Vec<toml::Value>>,
+    pub maxtasksperchild: Option<i64>,
+    pub chunksize: Option<i64>,
+    pub timeout: Option<f64>,
+    pub text: Option<String>,
+    pub print: Option<bool>,
+    pub seconds: Option<f64>,
+    pub signal: Option<String>,
+    pub worker: Option<toml::Value>,
+}
+
+/// A scenario ready to run, with what the front ends show about it.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub title: String,
+    pub about: String,
+    pub program: Program,
+}
+
+/// Where a scenario comes from, for error messages.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub label: String,
+    pub text: String,
+}
+
+impl Source {
+    pub fn builtin(name: &str) -> Result<Source, String> {
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| Source { label: format!("assets/scenarios/{n}.toml"), text: text.to_string() })
+            .ok_or_else(|| {
+                let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+                format!("unknown scenario '{name}' (built-in: {}; or --file PATH)", names.join(", "))
+            })
+    }
+
+    pub fn file(path: &Path) -> Result<Source, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Source { label: path.display().to_string(), text })
+    }
+
+    fn default_name(&self) -> String {
+        Path::new(&self.label)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+    }
+}
+
+/// Command-line overrides of a scenario's settings.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub workers: Option<usize>,
+    pub start_method: Option<crate::engine::program::StartMethod>,
+    pub chunksize: Option<usize>,
+    pub maxtasksperchild: Option<u32>,
+    pub cost: Option<std::time::Duration>,
+    pub cost_kind: Option<crate::workload::CostKind>,
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Parses, checks and compiles a scenario; the error is one line naming file and line.
+pub fn load(source: &Source, overrides: &Overrides) -> Result<Scenario, String> {
+    let file: ScenarioFile = toml::from_str(&source.text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => {
+                let (line, col) = line_col(&source.text, span.start);
+                format!("{}:{line}:{col}: {message}", source.label)
+            }
+            None => format!("{}: {message}", source.label),
+        }
+    })?;
+    let settings = settings(&file, overrides).map_err(|e| format!("{}: {e}", source.label))?;
+    let program = compile(source, &file, settings, overrides)?;
+    Ok(Scenario {
+        name: file.name.clone().unwrap_or_else(|| source.default_name()),
+        title: file.title.clone().unwrap_or_default(),
+        about: file.about.clone().unwrap_or_default(),
+        program,
+    })
+}
+
+fn settings(file: &ScenarioFile, o: &Overrides) -> Result<RunSettings, String> {
+    use clap::ValueEnum;
+    let start_method = match (&o.start_method, &file.start_method) {
+        (Some(m), _) => *m,
+        (None, Some(s)) => ValueEnum::from_str(s, false)
+            .map_err(|_| format!("start_method '{s}' is not fork, spawn or forkserver"))?,
+        (None, None) => Default::default(),
+    };
+    let per_item = match (&o.cost, &file.cost) {
+        (Some(d), _) => *d,
+        (None, Some(s)) => parse_duration(s)?,
+        (None, None) => std::time::Duration::ZERO,
+    };
+    let kind = match (&o.cost_kind, &file.cost_kind) {
+        (Some(k), _) => *k,
+        (None, Some(s)) => ValueEnum::from_str(s, false).map_err(|_| format!("cost_kind '{s}' is not spin or sleep"))?,
+        (None, None) => Default::default(),
+    };
+    Ok(RunSettings {
+        start_method,
+        cost: crate::workload::Cost { per_item, kind },
+        workers: o.workers,
+        chunksize: o.chunksize,
+        maxtasksperchild: o.maxtasksperchild,
+    })
+}
+
+/// `20ms`, `1.5s`, `0`: a duration as the command line and scenario files write it.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    if t == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    if let Some(secs) = t.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()) {
+        if secs.is_finite() && secs >= 0.0 && !t.ends_with("ms") && !t.ends_with("us") && !t.ends_with("ns") {
+            return Ok(std::time::Duration::from_secs_f64(secs));
+        }
+    }
+    let d = humantime::parse_duration(t)
+        .map_err(|_| format!("'{text}' is not a duration (try 20ms, 1.5s or 0)"))?;
+    if d > std::time::Duration::from_secs(3600) {
+        return Err(format!("'{text}' is longer than an hour per item"));
+    }
+    Ok(d)
+}
+
+/// `name  title` for every built-in scenario.
+pub fn list() -> Vec<(String, String)> {
+    BUILTIN
+        .iter()
+        .map(|(name, text)| {
+            let title = toml::from_str::<ScenarioFile>(text)
+                .ok()
+                .and_then(|f| f.title)
+                .unwrap_or_default();
+            (name.to_string(), title)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_compiles() {
+        for (name, _) in BUILTIN {
+            let src = Source::builtin(name).expect("builtin");
+            let s = load(&src, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&s.name, name);
+            assert!(!s.program.steps.is_empty());
+        }
+    }
+
+    #[test]
+    fn durations_parse_like_the_cli_says() {
+        assert_eq!(parse_duration("20ms"), Ok(std::time::Duration::from_millis(20)));
+        assert_eq!(parse_duration("1.5s"), Ok(std::time::Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0"), Ok(std::time::Duration::ZERO));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("-3ms").is_err());
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let src = Source { label: "bad.toml".into(), text: "name = \"x\"\n[[step]]\ndo = \n".into() };
+        let err = load(&src, &Overrides::default()).unwrap_err();
+        assert!(err.starts_with("bad.toml:3:"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+}

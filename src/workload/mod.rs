@@ -1,0 +1,295 @@
+//! The demo functions workers run (the assignment's squares, cubes and powers), the lines
+//! they print, and the per-item cost that makes their work visible on the CPU meters.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::value::Value;
+
+/// How an item's cost is paid: burning CPU (visible on the core meters) or sleeping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+pub enum CostKind {
+    #[default]
+    Spin,
+    Sleep,
+}
+
+/// The time each item of work takes, on top of the arithmetic itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Cost {
+    pub per_item: Duration,
+    pub kind: CostKind,
+}
+
+impl Cost {
+    pub fn pay(&self) {
+        if self.per_item.is_zero() {
+            return;
+        }
+        match self.kind {
+            CostKind::Sleep => std::thread::sleep(self.per_item),
+            CostKind::Spin => spin_for(self.per_item),
+        }
+    }
+}
+
+fn spin_for(duration: Duration) {
+    let until = Instant::now() + duration;
+    let mut x: u64 = 1;
+    while Instant::now() < until {
+        for _ in 0..1000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+}
+
+/// A function a process target or a pool task can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Func {
+    /// Q3/Q6 `squares(l)`: prints squares of a list (with a header) or of one number.
+    Squares,
+    /// Q3/Q6 `cubes(l)`.
+    Cubes,
+    /// Q6 `fun3`/`fun4`: `powers(l, exponent)` prints `l**exponent`.
+    Powers,
+    /// Pool function `square(n)`, returns `n**2`.
+    Square,
+    /// Q5 pool function `cube(n)`, returns `n**3`.
+    Cube,
+    /// Pool function `power(base, exponent)` for starmap.
+    Power,
+    /// `cube(n)` that works `n` units of cost, so items finish out of order.
+    SlowCube,
+    /// Does nothing and returns None (the benchmark's `noop`).
+    Noop,
+    /// Raises `ValueError` (a failing target or task).
+    Fail,
+    /// An initializer that prints which worker it set up.
+    Greet,
+}
+
+pub const ALL: [Func; 10] = [
+    Func::Squares,
+    Func::Cubes,
+    Func::Powers,
+    Func::Square,
+    Func::Cube,
+    Func::Power,
+    Func::SlowCube,
+    Func::Noop,
+    Func::Fail,
+    Func::Greet,
+];
+
+impl Func {
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Squares => "squares",
+            Func::Cubes => "cubes",
+            Func::Powers => "powers",
+            Func::Square => "square",
+            Func::Cube => "cube",
+            Func::Power => "power",
+            Func::SlowCube => "slow_cube",
+            Func::Noop => "noop",
+            Func::Fail => "fail",
+            Func::Greet => "greet",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Func> {
+        ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Accepted argument counts (min, max).
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Func::Squares | Func::Cubes | Func::Square | Func::Cube | Func::SlowCube => (1, 1),
+            Func::Powers | Func::Power => (2, 2),
+            Func::Noop | Func::Fail | Func::Greet => (0, 8),
+        }
+    }
+}
+
+impl fmt::Display for Func {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A call of a function with its arguments, as Python's `target=f, args=(...)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub func: Func,
+    pub args: Vec<Value>,
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(", self.func)?;
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{a}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// A Python exception raised by a function, e.g. `ValueError: ...`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Raised(pub String);
+
+/// Where a running function's prints go; workers write them unbuffered to fd 1.
+pub trait Printer {
+    /// Python's `print(text)`: the text and the newline as two writes, as an unbuffered
+    /// CPython does, so another process's output can land between them.
+    fn print(&mut self, text: &str);
+}
+
+pub struct Context<'a> {
+    pub cost: Cost,
+    pub out: &'a mut dyn Printer,
+    /// The worker's process name, for the initializer's greeting.
+    pub process_name: &'a str,
+}
+
+fn int_arg(call: &Call, i: usize) -> Result<i128, Raised> {
+    call.args.get(i).and_then(Value::as_int).ok_or_else(|| {
+        Raised(format!(
+            "TypeError: {}() argument {} must be an int",
+            call.func,
+            i + 1
+        ))
+    })
+}
+
+fn pow(base: i128, exp: i128) -> Result<i128, Raised> {
+    let exp = u32::try_from(exp).map_err(|_| Raised("ValueError: negative exponent".into()))?;
+    base.checked_pow(exp)
+        .ok_or_else(|| Raised("OverflowError: integer too large for pooltop (128 bits)".into()))
+}
+
+fn ordinal_word(exp: i128) -> String {
+    match exp {
+        2 => "square".into(),
+        3 => "cube".into(),
+        n => format!("power {n}"),
+    }
+}
+
+/// Q3's list form prints a header then one line per item; Q6's number form prints the
+/// bare result. The item cost is paid before each printed result.
+fn print_powers(ctx: &mut Context, arg: &Value, exp: i128, header: &str) -> Result<Value, Raised> {
+    match arg {
+        Value::List(items) => {
+            ctx.out.print(header);
+            for item in items {
+                let n = item
+                    .as_int()
+                    .ok_or_else(|| Raised("TypeError: list items must be ints".into()))?;
+                ctx.cost.pay();
+                let line = format!("The {} of {n} is {} ", ordinal_word(exp), pow(n, exp)?);
+                ctx.out.print(&format!("{line}\n"));
+            }
+        }
+        Value::Int(n) => {
+            ctx.cost.pay();
+            ctx.out.print(&pow(*n, exp)?.to_string());
+        }
+        other => return Err(Raised(format!("TypeError: cannot raise {other} to a power"))),
+    }
+    Ok(Value::None)
+}
+
+/// Runs `call` in the current process. Pool functions pay the cost once per call.
+pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
+    let arg0 = || {
+        call.args
+            .first()
+            .ok_or_else(|| Raised(format!("TypeError: {}() missing an argument", call.func)))
+    };
+    match call.func {
+        Func::Squares => print_powers(ctx, arg0()?, 2, "Calculating the squares of a given number ...."),
+        Func::Cubes => print_powers(ctx, arg0()?, 3, "Calculating the cubes of a given number ..."),
+        Func::Powers => {
+            let exp = int_arg(call, 1)?;
+            let header = format!("Calculating the powers {exp} of a given number ...");
+            print_powers(ctx, arg0()?, exp, &header)
+        }
+        Func::Square => pay_then(ctx, || pow(int_arg(call, 0)?, 2).map(Value::Int)),
+        Func::Cube => pay_then(ctx, || pow(int_arg(call, 0)?, 3).map(Value::Int)),
+        Func::Power => pay_then(ctx, || pow(int_arg(call, 0)?, int_arg(call, 1)?).map(Value::Int)),
+        Func::SlowCube => {
+            let n = int_arg(call, 0)?;
+            for _ in 0..n.clamp(0, 1000) {
+                ctx.cost.pay();
+            }
+            pow(n, 3).map(Value::Int)
+        }
+        Func::Noop => Ok(Value::None),
+        Func::Fail => {
+            ctx.cost.pay();
+            Err(Raised(format!("ValueError: {call} raised on purpose")))
+        }
+        Func::Greet => {
+            let args: Vec<String> = call.args.iter().map(Value::to_string).collect();
+            let line = format!("Initializing {} {}", ctx.process_name, args.join(" "));
+            ctx.out.print(line.trim_end());
+            Ok(Value::None)
+        }
+    }
+}
+
+fn pay_then(ctx: &mut Context, f: impl FnOnce() -> Result<Value, Raised>) -> Result<Value, Raised> {
+    ctx.cost.pay();
+    f()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Lines(Vec<String>);
+    impl Printer for Lines {
+        fn print(&mut self, text: &str) {
+            self.0.push(text.to_string());
+        }
+    }
+
+    fn run_collect(call: Call) -> (Result<Value, Raised>, Vec<String>) {
+        let mut out = Lines(vec![]);
+        let mut ctx = Context { cost: Cost::default(), out: &mut out, process_name: "Process-1" };
+        let r = run(&call, &mut ctx);
+        (r, out.0)
+    }
+
+    #[test]
+    fn squares_of_a_list_print_the_assignment_lines() {
+        let call = Call { func: Func::Squares, args: vec![Value::List(vec![Value::Int(11), Value::Int(22)])] };
+        let (r, lines) = run_collect(call);
+        assert_eq!(r, Ok(Value::None));
+        assert_eq!(lines[0], "Calculating the squares of a given number ....");
+        assert_eq!(lines[1], "The square of 11 is 121 \n");
+        assert_eq!(lines[2], "The square of 22 is 484 \n");
+    }
+
+    #[test]
+    fn q6_number_forms_print_bare_results() {
+        let (_, lines) = run_collect(Call { func: Func::Powers, args: vec![Value::Int(13), Value::Int(5)] });
+        assert_eq!(lines, vec!["371293"]);
+    }
+
+    #[test]
+    fn pool_functions_return_values_and_failures_name_the_exception() {
+        assert_eq!(run_collect(Call { func: Func::Cube, args: vec![Value::Int(12)] }).0, Ok(Value::Int(1728)));
+        assert_eq!(run_collect(Call { func: Func::Power, args: vec![Value::Int(2), Value::Int(10)] }).0, Ok(Value::Int(1024)));
+        let (r, _) = run_collect(Call { func: Func::Fail, args: vec![Value::Int(3)] });
+        assert_eq!(r, Err(Raised("ValueError: fail(3) raised on purpose".into())));
+        let (r, _) = run_collect(Call { func: Func::Power, args: vec![Value::Int(10), Value::Int(60)] });
+        assert!(r.unwrap_err().0.starts_with("OverflowError"));
+    }
+}
