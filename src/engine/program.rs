@@ -8,6 +8,7 @@ use crate::workload::{Call, Cost, Func};
 
 /// How a process is started, as Python's `multiprocessing.set_start_method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum StartMethod {
     #[default]
     Fork,

@@ -47,6 +47,7 @@ fn spin_for(duration: Duration) {
 
 /// A function a process target or a pool task can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Func {
     /// Q3/Q6 `squares(l)`: prints squares of a list (with a header) or of one number.
     Squares,
