@@ -1,5 +1,240 @@
-//! `pooltop bench`: the same measurements as `bench/python_pool.py`, made on pooltop's
-//! own pool of real processes and printed as JSON lines with the same field names.
-pub fn run(_tasks: usize, _workers: usize, _method: crate::engine::program::StartMethod) -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! `pooltop bench`: the measurements of `bench/python_pool.py`, made on pooltop's own pool
+//! of real processes through the ordinary driver, printed as JSON lines with its field names.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::engine::client::DriverLink;
+use crate::engine::program::{Items, Op, Program, RunSettings, StartMethod, Step, SubmitKind};
+use crate::engine::protocol::{Command, Event, EventKind, Role};
+use crate::engine::value::Value;
+use crate::workload::{Call, Func};
+
+/// One-at-a-time process starts, as the Python script does.
+const SERIAL_PROCESSES: usize = 20;
+/// Processes started together, then joined.
+const BATCH_PROCESSES: usize = 32;
+
+/// Step indexes of the pool part of the program.
+struct PoolSteps {
+    create: usize,
+    apply: usize,
+    map1: usize,
+    imap_submit: usize,
+    imap_iter: usize,
+    map_default: usize,
+    exit: usize,
+}
+
+struct Plan {
+    program: Program,
+    pool: PoolSteps,
+    serial: (usize, usize),
+    batch: (usize, usize),
+}
+
+fn step(op: Op, python: &str) -> Step {
+    Step { python: python.into(), op }
+}
+
+fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
+    let items = Items::Range { start: 0, stop: tasks as i64 };
+    let mut slots = vec!["pool".to_string(), "r".into(), "it".into(), "ru".into(), "rd".into()];
+    let submit = |kind, items: Items, chunksize, into| Op::Submit {
+        pool: 0,
+        kind,
+        func: Func::Cube,
+        items,
+        chunksize,
+        into: Some(into),
+    };
+    let mut steps = vec![
+        step(Op::NewPool { slot: 0, processes: Some(workers as i64), initializer: None, maxtasksperchild: None }, "pool = ctx.Pool(processes=W)"),
+        step(submit(SubmitKind::Apply, Items::List(vec![vec![Value::Int(1)]]), None, 1), "pool.apply(cube, (1,))"),
+        step(submit(SubmitKind::Map, items.clone(), Some(1), 1), "r = pool.map(cube, range(n), chunksize=1)"),
+        step(submit(SubmitKind::ImapUnordered, items.clone(), Some(1), 2), "it = pool.imap_unordered(cube, range(n), chunksize=1)"),
+        step(Op::Iterate { slot: 2, print: false, into: Some(3) }, "ru = list(it)"),
+        step(submit(SubmitKind::Map, items, None, 4), "rd = pool.map(cube, range(n))"),
+        step(Op::WithExit { slot: 0 }, "pool.terminate()"),
+        step(Op::JoinPool { slot: 0 }, "pool.join()"),
+    ];
+    let pool = PoolSteps { create: 0, apply: 1, map1: 2, imap_submit: 3, imap_iter: 4, map_default: 5, exit: 6 };
+    let noop = |i: usize| Call { func: Func::Noop, args: vec![Value::Int(i as i128)] };
+    let serial_first = steps.len();
+    for i in 0..SERIAL_PROCESSES {
+        let slot = slots.len();
+        slots.push(format!("p{i}"));
+        steps.push(step(Op::NewProcess { slot, target: noop(i), name: None }, "p = ctx.Process(target=noop, args=(i,))"));
+        steps.push(step(Op::Start { slot }, "p.start()"));
+        steps.push(step(Op::Join { slot, timeout: None }, "p.join()"));
+    }
+    let serial = (serial_first, steps.len() - 1);
+    let first_slot = slots.len();
+    for i in 0..BATCH_PROCESSES {
+        slots.push(format!("ps{i}"));
+        steps.push(step(Op::NewProcess { slot: first_slot + i, target: noop(i), name: None }, "ps.append(ctx.Process(target=noop, args=(i,)))"));
+    }
+    let batch_first = steps.len();
+    for i in 0..BATCH_PROCESSES {
+        steps.push(step(Op::Start { slot: first_slot + i }, "p.start()"));
+    }
+    for i in 0..BATCH_PROCESSES {
+        steps.push(step(Op::Join { slot: first_slot + i, timeout: None }, "p.join()"));
+    }
+    let batch = (batch_first, steps.len() - 1);
+    let settings = RunSettings { start_method, ..RunSettings::default() };
+    let program = Program { name: "bench".into(), slots, steps, settings };
+    Plan { program, pool, serial, batch }
+}
+
+enum Msg {
+    Driver(Option<Event>),
+}
+
+fn wrap(e: Option<Event>) -> Msg {
+    Msg::Driver(e)
+}
+
+/// What the run reported: when each step began and ended, and the values it produced.
+#[derive(Default)]
+struct Record {
+    began: HashMap<usize, f64>,
+    ended: HashMap<usize, f64>,
+    results: HashMap<usize, Value>,
+    errors: Vec<String>,
+    pool_workers: Vec<i32>,
+    worker_memory: Vec<(u64, u64)>,
+}
+
+impl Record {
+    fn span_ms(&self, from: usize, to: usize) -> f64 {
+        let a = self.began.get(&from).copied().unwrap_or(f64::NAN);
+        let b = self.ended.get(&to).copied().unwrap_or(f64::NAN);
+        (b - a) * 1e3
+    }
+}
+
+/// Resident and proportional set size of a process, in KiB.
+fn memory_kib(pid: i32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    Some((field("Rss:")?, field("Pss:")?))
+}
+
+fn collect(link: &mut DriverLink, rx: &flume::Receiver<Msg>, plan: &Plan) -> Result<Record, String> {
+    let mut rec = Record::default();
+    // Run the pool part, stop before terminate() to measure the workers, then the rest.
+    for _ in 0..plan.pool.exit {
+        link.send(&Command::Step).map_err(|e| e.to_string())?;
+    }
+    let mut measured = false;
+    loop {
+        let Ok(Msg::Driver(Some(event))) = rx.recv() else {
+            return Err("the driver process ended early".into());
+        };
+        match event.kind {
+            EventKind::Step { index, .. } => {
+                rec.began.insert(index, event.t);
+            }
+            EventKind::StepDone { index, .. } => {
+                rec.ended.insert(index, event.t);
+                if index + 1 == plan.pool.exit && !measured {
+                    measured = true;
+                    rec.worker_memory = rec.pool_workers.iter().filter_map(|p| memory_kib(*p)).collect();
+                    link.send(&Command::Continue).map_err(|e| e.to_string())?;
+                }
+            }
+            EventKind::Result { value, .. } => {
+                let index = rec.began.keys().copied().max().unwrap_or(0);
+                rec.results.insert(index, value);
+            }
+            EventKind::Spawned { pid, role: Role::PoolWorker, .. } => rec.pool_workers.push(pid),
+            EventKind::Error { message, python } => rec.errors.push(format!("{python}: {message}")),
+            EventKind::Finished { .. } => return Ok(rec),
+            _ => {}
+        }
+    }
+}
+
+fn check_results(rec: &Record, plan: &Plan, tasks: usize) -> Result<(), String> {
+    let expected = Value::List((0..tasks).map(|i| Value::Int((i as i128).pow(3))).collect());
+    let get = |i: usize| rec.results.get(&i);
+    if get(plan.pool.map1) != Some(&expected) || get(plan.pool.map_default) != Some(&expected) {
+        return Err("map returned wrong results".into());
+    }
+    let Some(Value::List(unordered)) = get(plan.pool.imap_iter) else {
+        return Err("imap_unordered returned nothing".into());
+    };
+    let mut sorted = unordered.clone();
+    sorted.sort_by_key(|v| v.as_int());
+    if Value::List(sorted) != expected {
+        return Err("imap_unordered returned wrong results".into());
+    }
+    Ok(())
+}
+
+pub fn run(tasks: usize, workers: usize, start_method: StartMethod) -> ExitCode {
+    let plan = plan(tasks, workers, start_method);
+    let (tx, rx) = flume::unbounded();
+    let mut link = match DriverLink::spawn(tx, wrap) {
+        Ok(link) => link,
+        Err(e) => {
+            eprintln!("pooltop: cannot start the driver process: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let load = Command::Load { program: plan.program.clone(), task_events: false };
+    let rec = link.send(&load).map_err(|e| e.to_string()).and_then(|_| collect(&mut link, &rx, &plan));
+    link.shutdown(Duration::from_secs(3));
+    let rec = match rec {
+        Ok(rec) => rec,
+        Err(e) => {
+            eprintln!("pooltop bench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(e) = rec.errors.first() {
+        eprintln!("pooltop bench: {e}");
+        return ExitCode::from(1);
+    }
+    if let Err(e) = check_results(&rec, &plan, tasks) {
+        eprintln!("pooltop bench: {e}");
+        return ExitCode::from(1);
+    }
+    print_rows(&rec, &plan, tasks, workers, start_method);
+    ExitCode::SUCCESS
+}
+
+fn print_rows(rec: &Record, plan: &Plan, tasks: usize, workers: usize, method: StartMethod) {
+    let p = &plan.pool;
+    let per_s = |ms: f64| tasks as f64 / (ms / 1e3);
+    let max_rss = rec.worker_memory.iter().map(|m| m.0).max().unwrap_or(0);
+    let max_pss = rec.worker_memory.iter().map(|m| m.1).max().unwrap_or(0);
+    let row = json!({
+        "peer": "pooltop",
+        "start_method": method.name(),
+        "workers": workers,
+        "tasks": tasks,
+        "pool_ready_ms": rec.span_ms(p.create, p.apply),
+        "map_chunksize1_tasks_per_s": per_s(rec.span_ms(p.map1, p.map1)),
+        "imap_unordered_chunksize1_tasks_per_s": per_s(rec.span_ms(p.imap_submit, p.imap_iter)),
+        "map_default_chunksize_tasks_per_s": per_s(rec.span_ms(p.map_default, p.map_default)),
+        "worker_rss_kib": max_rss,
+        "worker_pss_kib": max_pss,
+    });
+    println!("{row}");
+    let row = json!({
+        "peer": "pooltop",
+        "start_method": method.name(),
+        "process_start_join_ms": rec.span_ms(plan.serial.0, plan.serial.1) / SERIAL_PROCESSES as f64,
+        "start_join_32_processes_ms": rec.span_ms(plan.batch.0, plan.batch.1),
+    });
+    println!("{row}");
 }

@@ -87,6 +87,31 @@ impl SubmitKind {
     }
 }
 
+/// The items of a map-like call: a list of argument lists, or `range(start, stop)`
+/// kept as two numbers so a 100,000-item benchmark program stays small.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Items {
+    List(Vec<Vec<Value>>),
+    Range { start: i64, stop: i64 },
+}
+
+impl Items {
+    pub fn len(&self) -> usize {
+        match self {
+            Items::List(v) => v.len(),
+            Items::Range { start, stop } => (*stop - *start).max(0) as usize,
+        }
+    }
+
+    /// The argument list of item `i`.
+    pub fn args(&self, i: usize) -> Vec<Value> {
+        match self {
+            Items::List(v) => v.get(i).cloned().unwrap_or_default(),
+            Items::Range { start, .. } => vec![Value::Int(i128::from(*start) + i as i128)],
+        }
+    }
+}
+
 /// Which process a `signal` step hits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SignalTarget {
@@ -124,7 +149,7 @@ pub enum Op {
         kind: SubmitKind,
         func: Func,
         /// Each item's argument list (one element for map, several for starmap/apply).
-        items: Vec<Vec<Value>>,
+        items: Items,
         chunksize: Option<i64>,
         into: Option<Slot>,
     },

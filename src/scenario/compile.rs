@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::engine::program::{Op, Piece, Program, RunSettings, SignalTarget, Step, SubmitKind};
+use crate::engine::program::{Items, Op, Piece, Program, RunSettings, SignalTarget, Step, SubmitKind};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func};
@@ -345,32 +345,36 @@ impl Compiler<'_> {
         Ok((op, py))
     }
 
-    fn items(&self, s: &RawStep, star: bool) -> Res<Vec<Vec<Value>>> {
+    fn items(&self, s: &RawStep, star: bool) -> Res<Items> {
         let list: Vec<Value> = match (&s.items, &s.range) {
             (Some(_), Some(_)) => return Err("give 'items' or 'range', not both".into()),
             (Some(items), None) => values(items)?,
             (None, Some(r)) => {
-                let (lo, hi) = match r.as_slice() {
-                    [hi] => (0, *hi),
-                    [lo, hi] => (*lo, *hi),
+                let (start, stop) = match r.as_slice() {
+                    [stop] => (0, *stop),
+                    [start, stop] => (*start, *stop),
                     _ => return Err("'range' is [stop] or [start, stop]".into()),
                 };
-                if hi.saturating_sub(lo) > 10_000_000 {
+                if stop.saturating_sub(start) > 10_000_000 {
                     return Err("'range' is limited to 10,000,000 items".into());
                 }
-                (lo..hi).map(|i| Value::Int(i128::from(i))).collect()
+                if star {
+                    return Err("starmap takes 'items' (argument lists), not 'range'".into());
+                }
+                return Ok(Items::Range { start, stop });
             }
             (None, None) => return Err("missing field 'items' (or 'range')".into()),
         };
         if !star {
-            return Ok(list.into_iter().map(|v| vec![v]).collect());
+            return Ok(Items::List(list.into_iter().map(|v| vec![v]).collect()));
         }
         list.into_iter()
             .map(|v| match v {
                 Value::List(args) => Ok(args),
                 other => Err(format!("starmap items are argument lists like [2, 3], not {other}")),
             })
-            .collect()
+            .collect::<Res<Vec<_>>>()
+            .map(Items::List)
     }
 
     fn submit(&mut self, s: &RawStep) -> Res<(Op, String)> {
@@ -393,7 +397,7 @@ impl Compiler<'_> {
             }
             let args = values(s.args.as_deref().unwrap_or(&[]))?;
             let text = python_args(&args);
-            (vec![args], text)
+            (Items::List(vec![args]), text)
         } else {
             if s.args.is_some() {
                 return Err("map-like calls take 'items' (or 'range'), not 'args'".into());
@@ -405,8 +409,9 @@ impl Compiler<'_> {
             };
             (items, text)
         };
-        for args in &items {
-            check_arity(f, args.len())?;
+        match &items {
+            Items::List(list) => list.iter().try_for_each(|args| check_arity(f, args.len()))?,
+            Items::Range { .. } => check_arity(f, 1)?,
         }
         let into_kind = if kind.blocks() {
             Kind::Value

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::program::{Op, Piece, SignalTarget, Slot, SubmitKind};
+use crate::engine::program::{Items, Op, Piece, SignalTarget, Slot, SubmitKind};
 use crate::engine::protocol::{EventKind, Job, PoolStateName, Role, Stream};
 use crate::engine::sys;
 use crate::engine::value::Value;
@@ -397,7 +397,7 @@ impl Driver {
         pool: usize,
         kind: SubmitKind,
         func: crate::workload::Func,
-        items: Vec<Vec<Value>>,
+        items: Items,
         chunksize: Option<i64>,
         into: Option<Slot>,
     ) -> Outcome {
@@ -513,7 +513,7 @@ impl Driver {
                     if wait_only {
                         return (Some(Ok("None".into())), None);
                     }
-                    let result = match self.calls[call].outcome() {
+                    let result = match self.calls[call].take_outcome() {
                         Ok(v) => match self.give(into, v) {
                             Outcome::Done(text) => Ok(text),
                             _ => Ok(String::new()),
@@ -569,7 +569,8 @@ impl Driver {
     ) -> (Option<Result<String, String>>, Option<Blocked>) {
         loop {
             let c = &self.calls[call];
-            if next == c.items.len() {
+            if next == c.len {
+                self.calls[call].take_outcome().ok();
                 let result = match self.give(into, Value::List(collected)) {
                     Outcome::Done(text) => Ok(text),
                     _ => Ok(String::new()),

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::engine::program::{StartMethod, SubmitKind};
+use crate::engine::program::{Items, StartMethod, SubmitKind};
 use crate::engine::protocol::{EventKind, FromWorker, Job, PoolStateName, Role, ToWorker};
 use crate::engine::sys;
 use crate::engine::value::Value;
@@ -57,7 +57,8 @@ pub struct CallState {
     pub pool: usize,
     pub kind: SubmitKind,
     pub func: Func,
-    pub items: Vec<Vec<Value>>,
+    pub items: Items,
+    pub len: usize,
     pub task_base: u64,
     pub chunks: Vec<ChunkState>,
     pub results: Vec<Option<Result<Value, String>>>,
@@ -65,16 +66,36 @@ pub struct CallState {
     /// Item indexes in the order their results arrived.
     pub order: Vec<usize>,
     pub cancelled: Option<String>,
+    /// The result once taken; per-item state is released then.
+    pub taken: Option<Result<Value, String>>,
 }
 
 impl CallState {
     pub fn complete(&self) -> bool {
-        self.cancelled.is_some() || self.done == self.items.len()
+        self.cancelled.is_some() || self.done == self.len
     }
 
-    /// What `get()` returns or raises: the values in submission order, or the first
-    /// error by position, as Python's `map` raises it.
-    pub fn outcome(&self) -> Result<Value, String> {
+    /// What `get()` returns or raises, computed once; afterwards the per-item state of a
+    /// large call is freed, so later forks copy a small driver.
+    pub fn take_outcome(&mut self) -> Result<Value, String> {
+        if let Some(taken) = &self.taken {
+            return taken.clone();
+        }
+        let outcome = self.outcome();
+        self.taken = Some(outcome.clone());
+        if self.len > 1000 {
+            self.results = Vec::new();
+            self.chunks = Vec::new();
+            self.order = Vec::new();
+            self.items = Items::List(Vec::new());
+            trim_heap();
+        }
+        outcome
+    }
+
+    /// The values in submission order, or the first error by position, as Python's
+    /// `map` raises it.
+    fn outcome(&self) -> Result<Value, String> {
         if let Some(why) = &self.cancelled {
             return Err(why.clone());
         }
@@ -93,8 +114,16 @@ impl CallState {
     }
 
     fn task_label(&self, index: usize) -> String {
-        let call = Call { func: self.func, args: self.items[index].clone() };
+        let call = Call { func: self.func, args: self.items.args(index) };
         format!("task #{} {call}", self.task_base + index as u64)
+    }
+}
+
+/// Hands freed heap pages back to the kernel.
+fn trim_heap() {
+    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -172,16 +201,17 @@ impl Driver {
         pool: usize,
         kind: SubmitKind,
         func: Func,
-        items: Vec<Vec<Value>>,
+        items: Items,
         chunksize: usize,
     ) -> usize {
         let call = self.calls.len();
         let task_base = self.next_task;
-        self.next_task += items.len() as u64;
+        let total = items.len();
+        self.next_task += total as u64;
         let mut chunks = Vec::new();
         let mut first = 0;
-        while first < items.len() {
-            let len = chunksize.max(1).min(items.len() - first);
+        while first < total {
+            let len = chunksize.max(1).min(total - first);
             chunks.push(ChunkState { first, len, worker: None, started: false, done: false });
             first += len;
         }
@@ -189,24 +219,27 @@ impl Driver {
             self.pools[pool].pending.push_back(ChunkRef { call: call as u32, chunk: c as u32 });
         }
         if self.task_events {
-            for (index, args) in items.iter().enumerate() {
-                let args = if args.len() == 1 { args[0].clone() } else { Value::Tuple(args.clone()) };
+            for index in 0..total {
+                let mut args = items.args(index);
+                let args = if args.len() == 1 { args.remove(0) } else { Value::Tuple(args) };
                 let kind = EventKind::TaskQueued { task: task_base + index as u64, call: call as u32, index, func, args };
                 self.emit(kind);
             }
         }
-        let results = vec![None; items.len()];
+        let results = vec![None; total];
         self.calls.push(CallState {
             pool,
             kind,
             func,
             items,
+            len: total,
             task_base,
             chunks,
             results,
             done: 0,
             order: Vec::new(),
             cancelled: None,
+            taken: None,
         });
         call
     }
@@ -250,7 +283,7 @@ impl Driver {
         let chunk = &mut call.chunks[r.chunk as usize];
         chunk.worker = Some(id);
         let items: Vec<(u64, Vec<Value>)> = (chunk.first..chunk.first + chunk.len)
-            .map(|i| (call.task_base + i as u64, call.items[i].clone()))
+            .map(|i| (call.task_base + i as u64, call.items.args(i)))
             .collect();
         let msg = ToWorker::Chunk { chunk: r.encode(), func: call.func, items };
         let c = &mut self.children[id];
@@ -353,7 +386,10 @@ impl Driver {
         let terminating = self.pools[pool].state == PoolStateName::Terminate;
         let mut requeue = Vec::new();
         for r in assigned {
-            let started = self.calls[r.call as usize].chunks[r.chunk as usize].started;
+            let Some(chunk) = self.calls.get(r.call as usize).and_then(|c| c.chunks.get(r.chunk as usize)) else {
+                continue;
+            };
+            let started = chunk.started;
             if terminating {
                 continue;
             }
