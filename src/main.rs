@@ -7,6 +7,7 @@ mod headless;
 mod scenario;
 mod workload;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +20,11 @@ use workload::CostKind;
 const MAX_WORKERS: usize = 512;
 
 #[derive(Parser)]
-#[command(name = "pooltop", version, about = "Watch and drive a pool of real worker processes")]
+#[command(
+    name = "pooltop",
+    version,
+    about = "Watch and drive a pool of real worker processes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -92,10 +97,12 @@ fn fail(message: &str) -> ExitCode {
 }
 
 fn load_scenario(args: &ScenarioArgs) -> Result<scenario::Scenario, String> {
-    if let Some(w) = args.workers {
-        if w == 0 || w > MAX_WORKERS {
-            return Err(format!("--workers must be between 1 and {MAX_WORKERS}, not {w}"));
-        }
+    if let Some(w) = args.workers
+        && (w == 0 || w > MAX_WORKERS)
+    {
+        return Err(format!(
+            "--workers must be between 1 and {MAX_WORKERS}, not {w}"
+        ));
     }
     if args.chunksize == Some(0) {
         return Err("--chunksize must be at least 1".into());
@@ -130,12 +137,12 @@ fn internal_entry(args: &[String]) -> Option<i32> {
     match args.get(1).map(String::as_str) {
         Some("__driver") => Some(engine::driver::main(engine::worker::CHANNEL_FD)),
         Some("__worker") => engine::worker::run(engine::worker::CHANNEL_FD),
-        Some("__forkserver") => {
-            Some(match engine::forkserver::serve(engine::forkserver::CONTROL_FD) {
+        Some("__forkserver") => Some(
+            match engine::forkserver::serve(engine::forkserver::CONTROL_FD) {
                 Ok(()) => 0,
                 Err(_) => 1,
-            })
-        }
+            },
+        ),
         _ => None,
     }
 }
@@ -150,8 +157,11 @@ fn main() -> ExitCode {
         None => run_headless(ScenarioArgs::default(), None, false),
         Some(Cmd::Run(args)) => run_headless(args.scenario, args.events, args.trace),
         Some(Cmd::List) => {
+            let mut out = std::io::stdout().lock();
             for (name, title) in scenario::list() {
-                println!("{name:<18} {title}");
+                if writeln!(out, "{name:<18} {title}").is_err() {
+                    break;
+                }
             }
             ExitCode::SUCCESS
         }

@@ -2,6 +2,7 @@
 //! of real processes through the ordinary driver, printed as JSON lines with its field names.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,12 +38,24 @@ struct Plan {
 }
 
 fn step(op: Op, python: &str) -> Step {
-    Step { python: python.into(), op }
+    Step {
+        python: python.into(),
+        op,
+    }
 }
 
 fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
-    let items = Items::Range { start: 0, stop: tasks as i64 };
-    let mut slots = vec!["pool".to_string(), "r".into(), "it".into(), "ru".into(), "rd".into()];
+    let items = Items::Range {
+        start: 0,
+        stop: tasks as i64,
+    };
+    let mut slots = vec![
+        "pool".to_string(),
+        "r".into(),
+        "it".into(),
+        "ru".into(),
+        "rd".into(),
+    ];
     let submit = |kind, items: Items, chunksize, into| Op::Submit {
         pool: 0,
         kind,
@@ -52,42 +65,129 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
         into: Some(into),
     };
     let mut steps = vec![
-        step(Op::NewPool { slot: 0, processes: Some(workers as i64), initializer: None, maxtasksperchild: None }, "pool = ctx.Pool(processes=W)"),
-        step(submit(SubmitKind::Apply, Items::List(vec![vec![Value::Int(1)]]), None, 1), "pool.apply(cube, (1,))"),
-        step(submit(SubmitKind::Map, items.clone(), Some(1), 1), "r = pool.map(cube, range(n), chunksize=1)"),
-        step(submit(SubmitKind::ImapUnordered, items.clone(), Some(1), 2), "it = pool.imap_unordered(cube, range(n), chunksize=1)"),
-        step(Op::Iterate { slot: 2, print: false, into: Some(3) }, "ru = list(it)"),
-        step(submit(SubmitKind::Map, items, None, 4), "rd = pool.map(cube, range(n))"),
+        step(
+            Op::NewPool {
+                slot: 0,
+                processes: Some(workers as i64),
+                initializer: None,
+                maxtasksperchild: None,
+            },
+            "pool = ctx.Pool(processes=W)",
+        ),
+        step(
+            submit(
+                SubmitKind::Apply,
+                Items::List(vec![vec![Value::Int(1)]]),
+                None,
+                1,
+            ),
+            "pool.apply(cube, (1,))",
+        ),
+        step(
+            submit(SubmitKind::Map, items.clone(), Some(1), 1),
+            "r = pool.map(cube, range(n), chunksize=1)",
+        ),
+        step(
+            submit(SubmitKind::ImapUnordered, items.clone(), Some(1), 2),
+            "it = pool.imap_unordered(cube, range(n), chunksize=1)",
+        ),
+        step(
+            Op::Iterate {
+                slot: 2,
+                print: false,
+                into: Some(3),
+            },
+            "ru = list(it)",
+        ),
+        step(
+            submit(SubmitKind::Map, items, None, 4),
+            "rd = pool.map(cube, range(n))",
+        ),
         step(Op::WithExit { slot: 0 }, "pool.terminate()"),
         step(Op::JoinPool { slot: 0 }, "pool.join()"),
     ];
-    let pool = PoolSteps { create: 0, apply: 1, map1: 2, imap_submit: 3, imap_iter: 4, map_default: 5, exit: 6 };
-    let noop = |i: usize| Call { func: Func::Noop, args: vec![Value::Int(i as i128)] };
+    let pool = PoolSteps {
+        create: 0,
+        apply: 1,
+        map1: 2,
+        imap_submit: 3,
+        imap_iter: 4,
+        map_default: 5,
+        exit: 6,
+    };
+    let noop = |i: usize| Call {
+        func: Func::Noop,
+        args: vec![Value::Int(i as i128)],
+    };
     let serial_first = steps.len();
     for i in 0..SERIAL_PROCESSES {
         let slot = slots.len();
         slots.push(format!("p{i}"));
-        steps.push(step(Op::NewProcess { slot, target: noop(i), name: None }, "p = ctx.Process(target=noop, args=(i,))"));
+        steps.push(step(
+            Op::NewProcess {
+                slot,
+                target: noop(i),
+                name: None,
+            },
+            "p = ctx.Process(target=noop, args=(i,))",
+        ));
         steps.push(step(Op::Start { slot }, "p.start()"));
-        steps.push(step(Op::Join { slot, timeout: None }, "p.join()"));
+        steps.push(step(
+            Op::Join {
+                slot,
+                timeout: None,
+            },
+            "p.join()",
+        ));
     }
     let serial = (serial_first, steps.len() - 1);
     let first_slot = slots.len();
     for i in 0..BATCH_PROCESSES {
         slots.push(format!("ps{i}"));
-        steps.push(step(Op::NewProcess { slot: first_slot + i, target: noop(i), name: None }, "ps.append(ctx.Process(target=noop, args=(i,)))"));
+        steps.push(step(
+            Op::NewProcess {
+                slot: first_slot + i,
+                target: noop(i),
+                name: None,
+            },
+            "ps.append(ctx.Process(target=noop, args=(i,)))",
+        ));
     }
     let batch_first = steps.len();
     for i in 0..BATCH_PROCESSES {
-        steps.push(step(Op::Start { slot: first_slot + i }, "p.start()"));
+        steps.push(step(
+            Op::Start {
+                slot: first_slot + i,
+            },
+            "p.start()",
+        ));
     }
     for i in 0..BATCH_PROCESSES {
-        steps.push(step(Op::Join { slot: first_slot + i, timeout: None }, "p.join()"));
+        steps.push(step(
+            Op::Join {
+                slot: first_slot + i,
+                timeout: None,
+            },
+            "p.join()",
+        ));
     }
     let batch = (batch_first, steps.len() - 1);
-    let settings = RunSettings { start_method, ..RunSettings::default() };
-    let program = Program { name: "bench".into(), slots, steps, settings };
-    Plan { program, pool, serial, batch }
+    let settings = RunSettings {
+        start_method,
+        ..RunSettings::default()
+    };
+    let program = Program {
+        name: "bench".into(),
+        slots,
+        steps,
+        settings,
+    };
+    Plan {
+        program,
+        pool,
+        serial,
+        batch,
+    }
 }
 
 enum Msg {
@@ -128,7 +228,11 @@ fn memory_kib(pid: i32) -> Option<(u64, u64)> {
     Some((field("Rss:")?, field("Pss:")?))
 }
 
-fn collect(link: &mut DriverLink, rx: &flume::Receiver<Msg>, plan: &Plan) -> Result<Record, String> {
+fn collect(
+    link: &mut DriverLink,
+    rx: &flume::Receiver<Msg>,
+    plan: &Plan,
+) -> Result<Record, String> {
     let mut rec = Record::default();
     // Run the pool part, stop before terminate() to measure the workers, then the rest.
     for _ in 0..plan.pool.exit {
@@ -147,15 +251,23 @@ fn collect(link: &mut DriverLink, rx: &flume::Receiver<Msg>, plan: &Plan) -> Res
                 rec.ended.insert(index, event.t);
                 if index + 1 == plan.pool.exit && !measured {
                     measured = true;
-                    rec.worker_memory = rec.pool_workers.iter().filter_map(|p| memory_kib(*p)).collect();
+                    rec.worker_memory = rec
+                        .pool_workers
+                        .iter()
+                        .filter_map(|p| memory_kib(*p))
+                        .collect();
                     link.send(&Command::Continue).map_err(|e| e.to_string())?;
                 }
             }
             EventKind::Result { value, .. } => {
-                let index = rec.began.keys().copied().max().unwrap_or(0);
+                let index = rec.ended.keys().copied().max().unwrap_or(0);
                 rec.results.insert(index, value);
             }
-            EventKind::Spawned { pid, role: Role::PoolWorker, .. } => rec.pool_workers.push(pid),
+            EventKind::Spawned {
+                pid,
+                role: Role::PoolWorker,
+                ..
+            } => rec.pool_workers.push(pid),
             EventKind::Error { message, python } => rec.errors.push(format!("{python}: {message}")),
             EventKind::Finished { .. } => return Ok(rec),
             _ => {}
@@ -190,8 +302,14 @@ pub fn run(tasks: usize, workers: usize, start_method: StartMethod) -> ExitCode 
             return ExitCode::from(1);
         }
     };
-    let load = Command::Load { program: plan.program.clone(), task_events: false };
-    let rec = link.send(&load).map_err(|e| e.to_string()).and_then(|_| collect(&mut link, &rx, &plan));
+    let load = Command::Load {
+        program: plan.program.clone(),
+        task_events: false,
+    };
+    let rec = link
+        .send(&load)
+        .map_err(|e| e.to_string())
+        .and_then(|_| collect(&mut link, &rx, &plan));
     link.shutdown(Duration::from_secs(3));
     let rec = match rec {
         Ok(rec) => rec,
@@ -229,12 +347,13 @@ fn print_rows(rec: &Record, plan: &Plan, tasks: usize, workers: usize, method: S
         "worker_rss_kib": max_rss,
         "worker_pss_kib": max_pss,
     });
-    println!("{row}");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{row}");
     let row = json!({
         "peer": "pooltop",
         "start_method": method.name(),
         "process_start_join_ms": rec.span_ms(plan.serial.0, plan.serial.1) / SERIAL_PROCESSES as f64,
         "start_join_32_processes_ms": rec.span_ms(plan.batch.0, plan.batch.1),
     });
-    println!("{row}");
+    let _ = writeln!(out, "{row}");
 }

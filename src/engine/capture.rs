@@ -29,7 +29,11 @@ impl CaptureStream {
         setsockopt(&reader, sockopt::PassCred, &true).map_err(io::Error::from)?;
         sys::set_nonblocking(reader.as_raw_fd(), true)?;
         // Writers block when the reader falls behind, as a real pipe would.
-        Ok(CaptureStream { stream, reader, writer })
+        Ok(CaptureStream {
+            stream,
+            reader,
+            writer,
+        })
     }
 
     pub fn reader_fd(&self) -> RawFd {
@@ -68,7 +72,11 @@ impl CaptureStream {
         if n == 0 {
             return Ok(None);
         }
-        Ok(Some(Chunk { pid, stream: self.stream, bytes: buf[..n].to_vec() }))
+        Ok(Some(Chunk {
+            pid,
+            stream: self.stream,
+            bytes: buf[..n].to_vec(),
+        }))
     }
 }
 

@@ -29,7 +29,11 @@ impl DriverLink {
         let theirs_raw = theirs.as_raw_fd();
         let parent = std::process::id() as i32;
         let mut cmd = Command::new("/proc/self/exe");
-        cmd.arg0("pooltop").arg("__driver").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.arg0("pooltop")
+            .arg("__driver")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         // SAFETY: only async-signal-safe calls run between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -47,11 +51,11 @@ impl DriverLink {
         std::thread::Builder::new()
             .name("driver-link".into())
             .spawn(move || read_events(reader, events, wrap))?;
-        Ok(DriverLink { child, fd: ours, tx: FrameWriter::default() })
-    }
-
-    pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+        Ok(DriverLink {
+            child,
+            fd: ours,
+            tx: FrameWriter::default(),
+        })
     }
 
     pub fn send(&mut self, cmd: &DriverCommand) -> io::Result<()> {
@@ -71,7 +75,9 @@ impl DriverLink {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => return status.code(),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
                 _ => {
                     let _ = self.child.kill();
                     return self.child.wait().ok().and_then(|s| s.code());

@@ -57,7 +57,12 @@ pub fn recv_packet<T: serde::de::DeserializeOwned>(
     let (n, fd) = {
         let mut iov = [IoSliceMut::new(&mut buf)];
         let msg = loop {
-            match recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), flags | MsgFlags::MSG_CMSG_CLOEXEC) {
+            match recvmsg::<()>(
+                sock,
+                &mut iov,
+                Some(&mut cmsg),
+                flags | MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
                 Ok(m) => break m,
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
@@ -77,7 +82,8 @@ pub fn recv_packet<T: serde::de::DeserializeOwned>(
     if n == 0 {
         return Ok(None);
     }
-    let msg = postcard::from_bytes(&buf[..n]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let msg = postcard::from_bytes(&buf[..n])
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     Ok(Some((msg, fd)))
 }
 
@@ -91,7 +97,11 @@ pub fn serve(control: RawFd) -> io::Result<()> {
     let me = std::process::id() as i32;
     let mut children: Vec<Child> = Vec::new();
     loop {
-        let mut fds: Vec<libc::pollfd> = vec![libc::pollfd { fd: control, events: libc::POLLIN, revents: 0 }];
+        let mut fds: Vec<libc::pollfd> = vec![libc::pollfd {
+            fd: control,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         fds.extend(children.iter().map(|c| libc::pollfd {
             fd: c.pidfd.as_fd().as_raw_fd(),
             events: libc::POLLIN,
@@ -112,7 +122,14 @@ pub fn serve(control: RawFd) -> io::Result<()> {
                 None => return Ok(()),
                 Some((ToForkserver::Fork { token }, Some(channel))) => {
                     if let Some(child) = fork_worker(me, channel, control)? {
-                        send_packet(control, &FromForkserver::Forked { token, pid: child.pid }, Some(child.pidfd.as_fd().as_raw_fd()))?;
+                        send_packet(
+                            control,
+                            &FromForkserver::Forked {
+                                token,
+                                pid: child.pid,
+                            },
+                            Some(child.pidfd.as_fd().as_raw_fd()),
+                        )?;
                         children.push(child);
                     }
                 }

@@ -66,7 +66,10 @@ impl SubmitKind {
 
     /// Calls that block the main process until every result is in.
     pub fn blocks(self) -> bool {
-        matches!(self, SubmitKind::Apply | SubmitKind::Map | SubmitKind::Starmap)
+        matches!(
+            self,
+            SubmitKind::Apply | SubmitKind::Map | SubmitKind::Starmap
+        )
     }
 
     pub fn is_iterator(self) -> bool {
@@ -117,7 +120,11 @@ impl Items {
 pub enum SignalTarget {
     Process(Slot),
     /// A pool worker: the first one busy with a task (waiting until one is), or by index.
-    PoolWorker { pool: Slot, busy: bool, index: usize },
+    PoolWorker {
+        pool: Slot,
+        busy: bool,
+        index: usize,
+    },
 }
 
 /// A piece of a `print` template.
@@ -131,13 +138,32 @@ pub enum Piece {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Op {
-    NewProcess { slot: Slot, target: Call, name: Option<String> },
-    Start { slot: Slot },
-    Join { slot: Slot, timeout: Option<f64> },
-    Terminate { slot: Slot },
-    Kill { slot: Slot },
-    IsAlive { slot: Slot, into: Option<Slot> },
-    ExitCode { slot: Slot, into: Option<Slot> },
+    NewProcess {
+        slot: Slot,
+        target: Call,
+        name: Option<String>,
+    },
+    Start {
+        slot: Slot,
+    },
+    Join {
+        slot: Slot,
+        timeout: Option<f64>,
+    },
+    Terminate {
+        slot: Slot,
+    },
+    Kill {
+        slot: Slot,
+    },
+    IsAlive {
+        slot: Slot,
+        into: Option<Slot>,
+    },
+    ExitCode {
+        slot: Slot,
+        into: Option<Slot>,
+    },
     NewPool {
         slot: Slot,
         processes: Option<i64>,
@@ -153,23 +179,52 @@ pub enum Op {
         chunksize: Option<i64>,
         into: Option<Slot>,
     },
-    Get { slot: Slot, timeout: Option<f64>, into: Option<Slot> },
-    Wait { slot: Slot, timeout: Option<f64> },
-    Ready { slot: Slot, into: Option<Slot> },
+    Get {
+        slot: Slot,
+        timeout: Option<f64>,
+        into: Option<Slot>,
+    },
+    Wait {
+        slot: Slot,
+        timeout: Option<f64>,
+    },
+    Ready {
+        slot: Slot,
+        into: Option<Slot>,
+    },
     /// `for r in it: print(r)` over an imap iterator.
-    Iterate { slot: Slot, print: bool, into: Option<Slot> },
-    Close { slot: Slot },
-    JoinPool { slot: Slot },
-    TerminatePool { slot: Slot },
+    Iterate {
+        slot: Slot,
+        print: bool,
+        into: Option<Slot>,
+    },
+    Close {
+        slot: Slot,
+    },
+    JoinPool {
+        slot: Slot,
+    },
+    TerminatePool {
+        slot: Slot,
+    },
     /// Leaving `with Pool() as pool:` calls `terminate()`.
-    WithExit { slot: Slot },
-    Print { pieces: Vec<Piece> },
+    WithExit {
+        slot: Slot,
+    },
+    Print {
+        pieces: Vec<Piece>,
+    },
     /// `start = time.time()`: `{elapsed}` counts from here.
     Clock,
     /// A line shown for reading only (an import, a comment).
     Note,
-    Sleep { seconds: f64 },
-    Signal { target: SignalTarget, signal: i32 },
+    Sleep {
+        seconds: f64,
+    },
+    Signal {
+        target: SignalTarget,
+        signal: i32,
+    },
 }
 
 /// One step: the Python it stands for and what the driver does for it.

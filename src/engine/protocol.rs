@@ -49,9 +49,19 @@ pub struct Event {
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// The main process is up and has loaded a program.
-    Loaded { scenario: String, pid: i32, steps: usize, start_method: StartMethod },
+    Loaded {
+        scenario: String,
+        pid: i32,
+        steps: usize,
+        start_method: StartMethod,
+    },
     /// A child was created (its PID is known) and is starting.
-    Created { name: String, pid: i32, ppid: i32, role: Role },
+    Created {
+        name: String,
+        pid: i32,
+        ppid: i32,
+        role: Role,
+    },
     /// A child finished starting: it is ready to run its target or take tasks.
     Spawned {
         name: String,
@@ -61,27 +71,82 @@ pub enum EventKind {
         start_method: StartMethod,
         start_ms: f64,
     },
-    Output { pid: i32, name: String, stream: Stream, text: String },
+    Output {
+        pid: i32,
+        name: String,
+        stream: Stream,
+        text: String,
+    },
     /// The main process begins a step (a Python call).
-    Step { index: usize, python: String },
+    Step {
+        index: usize,
+        python: String,
+    },
     /// The step returned (or raised): `outcome` is what the call gave back.
-    StepDone { index: usize, python: String, outcome: String },
-    TaskQueued { task: u64, call: u32, index: usize, func: Func, args: Value },
-    TaskStarted { task: u64, pid: i32, name: String },
-    TaskDone { task: u64, pid: i32, name: String, result: Value },
-    TaskFailed { task: u64, pid: i32, name: String, error: String },
+    StepDone {
+        index: usize,
+        python: String,
+        outcome: String,
+    },
+    TaskQueued {
+        task: u64,
+        call: u32,
+        index: usize,
+        func: Func,
+        args: Value,
+    },
+    TaskStarted {
+        task: u64,
+        pid: i32,
+        name: String,
+    },
+    TaskDone {
+        task: u64,
+        pid: i32,
+        name: String,
+        result: Value,
+    },
+    TaskFailed {
+        task: u64,
+        pid: i32,
+        name: String,
+        error: String,
+    },
     /// A task died with its worker; Python would wait for it forever.
-    TaskLost { task: u64, pid: i32, name: String, signal: Option<i32>, exitcode: i32 },
-    Exited { name: String, pid: i32, exitcode: i32 },
-    PoolState { pool: String, state: PoolStateName },
+    TaskLost {
+        task: u64,
+        pid: i32,
+        name: String,
+        signal: Option<i32>,
+        exitcode: i32,
+    },
+    Exited {
+        name: String,
+        pid: i32,
+        exitcode: i32,
+    },
+    PoolState {
+        pool: String,
+        state: PoolStateName,
+    },
     /// A Python exception raised in the main process, worded as Python words it.
-    Error { message: String, python: String },
+    Error {
+        message: String,
+        python: String,
+    },
     /// A value the main process obtained (a map's list, `is_alive()`, ...).
-    Result { value: Value, python: String },
+    Result {
+        value: Value,
+        python: String,
+    },
     /// Every step has run.
-    Finished { elapsed: f64 },
+    Finished {
+        elapsed: f64,
+    },
     /// The driver itself failed and is going away.
-    Fatal { message: String },
+    Fatal {
+        message: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +197,11 @@ impl Event {
 pub enum ToWorker {
     Init(WorkerInit),
     /// A batch of items to run in order; results come back together, as Python's chunks.
-    Chunk { chunk: u64, func: Func, items: Vec<(u64, Vec<Value>)> },
+    Chunk {
+        chunk: u64,
+        func: Func,
+        items: Vec<(u64, Vec<Value>)>,
+    },
     /// Python's sentinel: finish what you have and exit.
     Stop,
 }
@@ -149,14 +218,22 @@ pub enum Job {
     /// `Process(target=...)`: run it, exit 0 (or 1 when it raises).
     Target(Call),
     /// A pool worker: run the initializer, then chunks until `Stop` or `maxtasks` chunks.
-    PoolWorker { initializer: Option<Call>, maxtasks: Option<u32> },
+    PoolWorker {
+        initializer: Option<Call>,
+        maxtasks: Option<u32>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FromWorker {
     Ready,
-    Started { task: u64 },
-    ChunkDone { chunk: u64, results: Vec<Result<Value, Raised>> },
+    Started {
+        task: u64,
+    },
+    ChunkDone {
+        chunk: u64,
+        results: Vec<Result<Value, Raised>>,
+    },
 }
 
 /// The fork server's conversation with the driver.
@@ -169,6 +246,12 @@ pub enum ToForkserver {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FromForkserver {
     /// The child's PID; its pidfd arrives alongside this frame.
-    Forked { token: u64, pid: i32 },
-    Exited { pid: i32, exitcode: i32 },
+    Forked {
+        token: u64,
+        pid: i32,
+    },
+    Exited {
+        pid: i32,
+        exitcode: i32,
+    },
 }

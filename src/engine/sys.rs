@@ -31,10 +31,6 @@ impl PidFd {
         self.0.as_fd()
     }
 
-    pub fn into_owned(self) -> OwnedFd {
-        self.0
-    }
-
     /// Sends `signal` to the process; `Err(ESRCH)` once it has exited.
     pub fn send_signal(&self, signal: i32) -> io::Result<()> {
         // SAFETY: null siginfo is allowed; arguments are plain integers.
@@ -86,17 +82,6 @@ pub fn exitcode_from_siginfo(code: i32, status: i32) -> i32 {
     match code {
         libc::CLD_EXITED => status,
         _ => -status,
-    }
-}
-
-/// Python's `exitcode` from a wait status word (as waitpid returns it).
-pub fn exitcode_from_wait_status(status: i32) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        -libc::WTERMSIG(status)
-    } else {
-        0
     }
 }
 
@@ -214,15 +199,6 @@ pub fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
         SockFlag::SOCK_CLOEXEC,
     )
     .map_err(io::Error::from)
-}
-
-/// Current resident set size of a process in KiB, from /proc (None once it is gone).
-pub fn rss_kib(pid: i32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Signal number from a name such as `SIGKILL`, `KILL` or `9`.

@@ -69,7 +69,11 @@ impl FrameWriter {
 }
 
 fn wait_fd(fd: RawFd, events: libc::c_short) -> io::Result<()> {
-    let mut pfd = libc::pollfd { fd, events, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     let rc = unsafe { libc::poll(&mut pfd, 1, -1) };
     if rc < 0 {
@@ -90,7 +94,10 @@ pub struct FrameReader {
 
 impl Default for FrameReader {
     fn default() -> Self {
-        FrameReader { buf: Vec::with_capacity(64 * 1024), start: 0 }
+        FrameReader {
+            buf: Vec::with_capacity(64 * 1024),
+            start: 0,
+        }
     }
 }
 
@@ -144,7 +151,10 @@ impl FrameReader {
         }
         let len = u32::from_le_bytes([avail[0], avail[1], avail[2], avail[3]]) as usize;
         if len > MAX_FRAME {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "frame too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "frame too large",
+            ));
         }
         if avail.len() < 4 + len {
             return Ok(None);
@@ -153,10 +163,6 @@ impl FrameReader {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         self.start += 4 + len;
         Ok(Some(msg))
-    }
-
-    pub fn has_partial(&self) -> bool {
-        self.start < self.buf.len()
     }
 
     /// Blocks until a whole frame arrives; `Ok(None)` at end of file.
@@ -190,7 +196,10 @@ mod tests {
         drop(a);
         let mut r = FrameReader::default();
         let mut got = 0u64;
-        while let Some((i, s)) = r.recv_blocking::<(u64, String)>(b.as_raw_fd()).expect("recv") {
+        while let Some((i, s)) = r
+            .recv_blocking::<(u64, String)>(b.as_raw_fd())
+            .expect("recv")
+        {
             assert_eq!(i, got);
             assert_eq!(s, format!("item {i}"));
             got += 1;

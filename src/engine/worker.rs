@@ -47,10 +47,17 @@ pub fn run(channel: RawFd) -> ! {
     set_comm(&init.name);
     let code = match init.job.clone() {
         Job::Target(call) => run_target(channel, &init, &call),
-        Job::PoolWorker { initializer, maxtasks } => {
-            PoolWorker { channel, rx, tx: FrameWriter::default(), init: &init, maxtasks }
-                .run(initializer.as_ref())
+        Job::PoolWorker {
+            initializer,
+            maxtasks,
+        } => PoolWorker {
+            channel,
+            rx,
+            tx: FrameWriter::default(),
+            init: &init,
+            maxtasks,
         }
+        .run(initializer.as_ref()),
     };
     sys::exit_now(code)
 }
@@ -61,7 +68,11 @@ fn run_target(channel: RawFd, init: &WorkerInit, call: &Call) -> i32 {
         return 1;
     }
     let mut out = RawStdout;
-    let mut ctx = Context { cost: init.cost, out: &mut out, process_name: &init.name };
+    let mut ctx = Context {
+        cost: init.cost,
+        out: &mut out,
+        process_name: &init.name,
+    };
     match workload::run(call, &mut ctx) {
         Ok(_) => 0,
         Err(raised) => {
@@ -83,7 +94,11 @@ impl PoolWorker<'_> {
     fn run(mut self, initializer: Option<&Call>) -> i32 {
         if let Some(call) = initializer {
             let mut out = RawStdout;
-            let mut ctx = Context { cost: Default::default(), out: &mut out, process_name: &self.init.name };
+            let mut ctx = Context {
+                cost: Default::default(),
+                out: &mut out,
+                process_name: &self.init.name,
+            };
             if let Err(raised) = workload::run(call, &mut ctx) {
                 print_traceback(&self.init.name, call, &raised);
                 return 1;
@@ -141,7 +156,11 @@ impl PoolWorker<'_> {
             }
             let call = Call { func, args };
             let mut out = RawStdout;
-            let mut ctx = Context { cost: self.init.cost, out: &mut out, process_name: &self.init.name };
+            let mut ctx = Context {
+                cost: self.init.cost,
+                out: &mut out,
+                process_name: &self.init.name,
+            };
             results.push(workload::run(&call, &mut ctx));
         }
         self.send(&FromWorker::ChunkDone { chunk, results })?;

@@ -87,7 +87,13 @@ impl Printer {
                     eprintln!(">>> {}\n{message}", first_line(python));
                 }
             }
-            EventKind::TaskLost { task, name, pid, signal, exitcode } => {
+            EventKind::TaskLost {
+                task,
+                name,
+                pid,
+                signal,
+                exitcode,
+            } => {
                 let how = match signal {
                     Some(s) => format!("killed by {}", sys::signal_name(*s)),
                     None => format!("exited with code {exitcode}"),
@@ -113,10 +119,23 @@ fn trace(event: &Event) {
     let line = match &event.kind {
         EventKind::Step { python, .. } => format!(">>> {}", first_line(python)),
         EventKind::StepDone { outcome, .. } if !outcome.is_empty() => format!("    -> {outcome}"),
-        EventKind::Spawned { name, pid, start_method, start_ms, .. } => {
-            format!("    [{name} pid {pid} ready: {} start took {start_ms:.2} ms]", start_method.name())
+        EventKind::Spawned {
+            name,
+            pid,
+            start_method,
+            start_ms,
+            ..
+        } => {
+            format!(
+                "    [{name} pid {pid} ready: {} start took {start_ms:.2} ms]",
+                start_method.name()
+            )
         }
-        EventKind::Exited { name, pid, exitcode } => format!("    [{name} pid {pid} exited, exitcode {exitcode}]"),
+        EventKind::Exited {
+            name,
+            pid,
+            exitcode,
+        } => format!("    [{name} pid {pid} exited, exitcode {exitcode}]"),
         EventKind::PoolState { pool, state } => format!("    [{pool}: state {}]", state.as_str()),
         _ => return,
     };
@@ -149,12 +168,29 @@ pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
         Err(e) => eprintln!("pooltop: signals will not be caught: {e}"),
     }
     let show_output = !matches!(sink, EventSink::Stdout);
-    let load = Command::Load { program: scenario.program, task_events: sink.wants_tasks() || trace };
-    if link.send(&load).and_then(|_| link.send(&Command::Continue)).is_err() {
+    if trace {
+        eprintln!("# {}: {}", scenario.name, scenario.title);
+        for line in scenario.about.lines().filter(|l| !l.trim().is_empty()) {
+            eprintln!("# {line}");
+        }
+    }
+    let load = Command::Load {
+        program: scenario.program,
+        task_events: sink.wants_tasks() || trace,
+    };
+    if link
+        .send(&load)
+        .and_then(|_| link.send(&Command::Continue))
+        .is_err()
+    {
         eprintln!("pooltop: the driver process went away at start");
         return ExitCode::from(1);
     }
-    let mut printer = Printer { show_output, trace, finished: false };
+    let mut printer = Printer {
+        show_output,
+        trace,
+        finished: false,
+    };
     let mut interrupted = None;
     while let Ok(msg) = rx.recv() {
         match msg {

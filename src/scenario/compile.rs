@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use crate::engine::program::{Items, Op, Piece, Program, RunSettings, SignalTarget, Step, SubmitKind};
+use crate::engine::program::{
+    Items, Op, Piece, Program, RunSettings, SignalTarget, Step, SubmitKind,
+};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func};
@@ -46,7 +48,13 @@ fn allowed(action: &str) -> Option<&'static [&'static str]> {
         "start" | "terminate" | "kill" => &["on"],
         "join" => &["on", "timeout"],
         "is_alive" | "exitcode" => &["on", "into"],
-        "pool" => &["var", "processes", "initializer", "initargs", "maxtasksperchild"],
+        "pool" => &[
+            "var",
+            "processes",
+            "initializer",
+            "initargs",
+            "maxtasksperchild",
+        ],
         "apply" | "apply_async" => &["on", "func", "args", "into"],
         "map" | "map_async" | "imap" | "imap_unordered" | "starmap" | "starmap_async" => {
             &["on", "func", "items", "range", "chunksize", "into"]
@@ -97,13 +105,29 @@ fn present_fields(s: &RawStep) -> Vec<&'static str> {
     v
 }
 
-pub fn compile(source: &Source, file: &ScenarioFile, settings: RunSettings, overrides: &Overrides) -> Res<Program> {
-    let mut c = Compiler { slots: Vec::new(), kinds: HashMap::new(), overrides };
+pub fn compile(
+    source: &Source,
+    file: &ScenarioFile,
+    settings: RunSettings,
+    overrides: &Overrides,
+) -> Res<Program> {
+    let mut c = Compiler {
+        slots: Vec::new(),
+        kinds: HashMap::new(),
+        overrides,
+    };
     let mut steps = Vec::new();
     for (n, spanned) in file.step.iter().enumerate() {
         let raw = spanned.get_ref();
         let (line, _) = line_col(&source.text, spanned.span().start);
-        let at = |msg: String| format!("{}:{line}: step {} ({}): {msg}", source.label, n + 1, raw.action);
+        let at = |msg: String| {
+            format!(
+                "{}:{line}: step {} ({}): {msg}",
+                source.label,
+                n + 1,
+                raw.action
+            )
+        };
         let step = c.step(raw).map_err(at)?;
         steps.push(step);
     }
@@ -136,7 +160,11 @@ fn values(v: &[toml::Value]) -> Res<Vec<Value>> {
 fn check_arity(f: Func, n: usize) -> Res<()> {
     let (lo, hi) = f.arity();
     if n < lo || n > hi {
-        let want = if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") };
+        let want = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo} to {hi}")
+        };
         return Err(format!("{f}() takes {want} argument(s), {n} given"));
     }
     Ok(())
@@ -175,7 +203,11 @@ impl Compiler<'_> {
         let (slot, kind) = self.lookup(name)?;
         if !kinds.contains(&kind) {
             let want: Vec<&str> = kinds.iter().map(|k| k.noun()).collect();
-            return Err(format!("'{name}' is {}, not {}", kind.noun(), want.join(" or ")));
+            return Err(format!(
+                "'{name}' is {}, not {}",
+                kind.noun(),
+                want.join(" or ")
+            ));
         }
         Ok((slot, kind))
     }
@@ -185,12 +217,19 @@ impl Compiler<'_> {
     }
 
     fn step(&mut self, s: &RawStep) -> Res<Step> {
-        let fields = allowed(&s.action).ok_or_else(|| format!("unknown action (known: {ACTIONS})"))?;
+        let fields =
+            allowed(&s.action).ok_or_else(|| format!("unknown action (known: {ACTIONS})"))?;
         if let Some(extra) = present_fields(s).into_iter().find(|f| !fields.contains(f)) {
-            return Err(format!("field '{extra}' does not apply here (allowed: {})", fields.join(", ")));
+            return Err(format!(
+                "field '{extra}' does not apply here (allowed: {})",
+                fields.join(", ")
+            ));
         }
         let (op, python) = self.op(s)?;
-        Ok(Step { python: s.python.clone().unwrap_or(python), op })
+        Ok(Step {
+            python: s.python.clone().unwrap_or(python),
+            op,
+        })
     }
 
     fn on(&self, s: &RawStep, kinds: &[Kind]) -> Res<(usize, Kind, String)> {
@@ -216,7 +255,13 @@ impl Compiler<'_> {
                 };
                 match kind {
                     Pool => (Op::JoinPool { slot }, py),
-                    _ => (Op::Join { slot, timeout: s.timeout }, py),
+                    _ => (
+                        Op::Join {
+                            slot,
+                            timeout: s.timeout,
+                        },
+                        py,
+                    ),
                 }
             }
             "terminate" => {
@@ -241,9 +286,8 @@ impl Compiler<'_> {
                 (Op::ExitCode { slot, into }, format!("print({n}.exitcode)"))
             }
             "pool" => self.pool(s)?,
-            "apply" | "apply_async" | "map" | "map_async" | "imap" | "imap_unordered" | "starmap" | "starmap_async" => {
-                self.submit(s)?
-            }
+            "apply" | "apply_async" | "map" | "map_async" | "imap" | "imap_unordered"
+            | "starmap" | "starmap_async" => self.submit(s)?,
             "get" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
                 let into = self.into(s, Value)?;
@@ -251,11 +295,24 @@ impl Compiler<'_> {
                     Some(t) => format!("{n}.get(timeout={t})"),
                     None => format!("{n}.get()"),
                 };
-                (Op::Get { slot, timeout: s.timeout, into }, assign(s, py))
+                (
+                    Op::Get {
+                        slot,
+                        timeout: s.timeout,
+                        into,
+                    },
+                    assign(s, py),
+                )
             }
             "wait" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
-                (Op::Wait { slot, timeout: s.timeout }, format!("{n}.wait()"))
+                (
+                    Op::Wait {
+                        slot,
+                        timeout: s.timeout,
+                    },
+                    format!("{n}.wait()"),
+                )
             }
             "ready" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
@@ -267,7 +324,10 @@ impl Compiler<'_> {
                 let print = s.print.unwrap_or(true);
                 let into = self.into(s, Value)?;
                 let body = if print { "print(result)" } else { "pass" };
-                (Op::Iterate { slot, print, into }, format!("for result in {n}:\n    {body}"))
+                (
+                    Op::Iterate { slot, print, into },
+                    format!("for result in {n}:\n    {body}"),
+                )
             }
             "close" => {
                 let (slot, _, n) = self.on(s, &[Pool])?;
@@ -275,7 +335,10 @@ impl Compiler<'_> {
             }
             "with-exit" => {
                 let (slot, _, _) = self.on(s, &[Pool])?;
-                (Op::WithExit { slot }, "# end of the with block: pool.terminate()".into())
+                (
+                    Op::WithExit { slot },
+                    "# end of the with block: pool.terminate()".into(),
+                )
             }
             "print" => {
                 let text = need(&s.text, "text")?;
@@ -302,9 +365,23 @@ impl Compiler<'_> {
         let args = values(s.args.as_deref().unwrap_or(&[]))?;
         check_arity(f, args.len())?;
         let slot = self.define(&var, Kind::Process)?;
-        let name_part = s.name.as_ref().map(|n| format!(", name={n:?}")).unwrap_or_default();
-        let py = format!("{var} = multiprocessing.Process(target={f}, args={}{name_part})", python_args(&args));
-        Ok((Op::NewProcess { slot, target: Call { func: f, args }, name: s.name.clone() }, py))
+        let name_part = s
+            .name
+            .as_ref()
+            .map(|n| format!(", name={n:?}"))
+            .unwrap_or_default();
+        let py = format!(
+            "{var} = multiprocessing.Process(target={f}, args={}{name_part})",
+            python_args(&args)
+        );
+        Ok((
+            Op::NewProcess {
+                slot,
+                target: Call { func: f, args },
+                name: s.name.clone(),
+            },
+            py,
+        ))
     }
 
     fn pool(&mut self, s: &RawStep) -> Res<(Op, String)> {
@@ -325,7 +402,11 @@ impl Compiler<'_> {
             params.push(format!("processes={p}"));
         }
         if let Some(i) = &initializer {
-            params.push(format!("initializer={}, initargs={}", i.func, python_args(&i.args)));
+            params.push(format!(
+                "initializer={}, initargs={}",
+                i.func,
+                python_args(&i.args)
+            ));
         }
         if let Some(m) = s.maxtasksperchild {
             params.push(format!("maxtasksperchild={m}"));
@@ -341,7 +422,12 @@ impl Compiler<'_> {
         if !notes.is_empty() {
             py.push_str(&format!("  # run with {}", notes.join(", ")));
         }
-        let op = Op::NewPool { slot, processes: s.processes, initializer, maxtasksperchild: s.maxtasksperchild };
+        let op = Op::NewPool {
+            slot,
+            processes: s.processes,
+            initializer,
+            maxtasksperchild: s.maxtasksperchild,
+        };
         Ok((op, py))
     }
 
@@ -371,7 +457,9 @@ impl Compiler<'_> {
         list.into_iter()
             .map(|v| match v {
                 Value::List(args) => Ok(args),
-                other => Err(format!("starmap items are argument lists like [2, 3], not {other}")),
+                other => Err(format!(
+                    "starmap items are argument lists like [2, 3], not {other}"
+                )),
             })
             .collect::<Res<Vec<_>>>()
             .map(Items::List)
@@ -404,13 +492,28 @@ impl Compiler<'_> {
             }
             let items = self.items(s, star)?;
             let text = match &s.range {
-                Some(r) => format!("range({})", r.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")),
-                None => Value::List(s.items.as_deref().map(values).transpose()?.unwrap_or_default()).to_string(),
+                Some(r) => format!(
+                    "range({})",
+                    r.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => Value::List(
+                    s.items
+                        .as_deref()
+                        .map(values)
+                        .transpose()?
+                        .unwrap_or_default(),
+                )
+                .to_string(),
             };
             (items, text)
         };
         match &items {
-            Items::List(list) => list.iter().try_for_each(|args| check_arity(f, args.len()))?,
+            Items::List(list) => list
+                .iter()
+                .try_for_each(|args| check_arity(f, args.len()))?,
             Items::Range { .. } => check_arity(f, 1)?,
         }
         let into_kind = if kind.blocks() {
@@ -427,14 +530,22 @@ impl Compiler<'_> {
             (None, None) => String::new(),
         };
         let py = assign(s, format!("{n}.{}({f}, {arg_text}{chunk})", kind.method()));
-        let op = Op::Submit { pool, kind, func: f, items, chunksize: s.chunksize, into };
+        let op = Op::Submit {
+            pool,
+            kind,
+            func: f,
+            items,
+            chunksize: s.chunksize,
+            into,
+        };
         Ok((op, py))
     }
 
     fn signal(&mut self, s: &RawStep) -> Res<(Op, String)> {
         let (slot, kind, n) = self.on(s, &[Kind::Process, Kind::Pool])?;
         let sig_name = s.signal.as_deref().unwrap_or("SIGTERM");
-        let signal = sys::parse_signal(sig_name).ok_or_else(|| format!("unknown signal '{sig_name}'"))?;
+        let signal =
+            sys::parse_signal(sig_name).ok_or_else(|| format!("unknown signal '{sig_name}'"))?;
         let sig = sys::signal_name(signal);
         match kind {
             Kind::Pool => {
@@ -442,20 +553,40 @@ impl Compiler<'_> {
                     None => (true, 0),
                     Some(toml::Value::String(w)) if w == "busy" => (true, 0),
                     Some(toml::Value::Integer(i)) if *i >= 0 => (false, *i as usize),
-                    Some(other) => return Err(format!("worker is \"busy\" or an index, not {other}")),
+                    Some(other) => {
+                        return Err(format!("worker is \"busy\" or an index, not {other}"));
+                    }
                 };
                 let py = if busy {
-                    format!("os.kill(busy_worker.pid, signal.{sig})  # busy_worker: a worker of {n} running a task")
+                    format!(
+                        "os.kill(busy_worker.pid, signal.{sig})  # busy_worker: a worker of {n} running a task"
+                    )
                 } else {
                     format!("os.kill({n}._pool[{index}].pid, signal.{sig})")
                 };
-                Ok((Op::Signal { target: SignalTarget::PoolWorker { pool: slot, busy, index }, signal }, py))
+                Ok((
+                    Op::Signal {
+                        target: SignalTarget::PoolWorker {
+                            pool: slot,
+                            busy,
+                            index,
+                        },
+                        signal,
+                    },
+                    py,
+                ))
             }
             _ => {
                 if s.worker.is_some() {
                     return Err("'worker' applies to a pool".into());
                 }
-                Ok((Op::Signal { target: SignalTarget::Process(slot), signal }, format!("os.kill({n}.pid, signal.{sig})")))
+                Ok((
+                    Op::Signal {
+                        target: SignalTarget::Process(slot),
+                        signal,
+                    },
+                    format!("os.kill({n}.pid, signal.{sig})"),
+                ))
             }
         }
     }
@@ -510,18 +641,32 @@ mod tests {
     use super::super::{Overrides, Source, load};
 
     fn err(text: &str) -> String {
-        let src = Source { label: "t.toml".into(), text: text.into() };
+        let src = Source {
+            label: "t.toml".into(),
+            text: text.into(),
+        };
         load(&src, &Overrides::default()).unwrap_err()
     }
 
     #[test]
     fn semantic_errors_name_line_step_and_problem() {
         let e = err("[[step]]\ndo = \"start\"\non = \"p\"\n");
-        assert_eq!(e, "t.toml:1: step 1 (start): 'p' is not defined by an earlier step");
-        let e = err("[[step]]\ndo = \"pool\"\nvar = \"pool\"\n\n[[step]]\ndo = \"map\"\non = \"pool\"\nfunc = \"cube\"\n");
-        assert_eq!(e, "t.toml:5: step 2 (map): missing field 'items' (or 'range')");
+        assert_eq!(
+            e,
+            "t.toml:1: step 1 (start): 'p' is not defined by an earlier step"
+        );
+        let e = err(
+            "[[step]]\ndo = \"pool\"\nvar = \"pool\"\n\n[[step]]\ndo = \"map\"\non = \"pool\"\nfunc = \"cube\"\n",
+        );
+        assert_eq!(
+            e,
+            "t.toml:5: step 2 (map): missing field 'items' (or 'range')"
+        );
         let e = err("[[step]]\ndo = \"frobnicate\"\n");
-        assert!(e.starts_with("t.toml:1: step 1 (frobnicate): unknown action"), "{e}");
+        assert!(
+            e.starts_with("t.toml:1: step 1 (frobnicate): unknown action"),
+            "{e}"
+        );
         let e = err("[[step]]\ndo = \"process\"\nvar = \"p\"\ntarget = \"cube\"\nargs = [1, 2]\n");
         assert!(e.contains("cube() takes 1 argument(s), 2 given"), "{e}");
         let e = err("[[step]]\ndo = \"sleep\"\nseconds = 1\ntarget = \"cube\"\n");

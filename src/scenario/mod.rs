@@ -13,18 +13,51 @@ pub use compile::compile;
 
 /// Built-in scenarios, compiled into the binary from `assets/scenarios/`.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("workshop", include_str!("../../assets/scenarios/workshop.toml")),
-    ("squares-cubes", include_str!("../../assets/scenarios/squares-cubes.toml")),
-    ("pool-map", include_str!("../../assets/scenarios/pool-map.toml")),
-    ("four-processes", include_str!("../../assets/scenarios/four-processes.toml")),
+    (
+        "workshop",
+        include_str!("../../assets/scenarios/workshop.toml"),
+    ),
+    (
+        "squares-cubes",
+        include_str!("../../assets/scenarios/squares-cubes.toml"),
+    ),
+    (
+        "pool-map",
+        include_str!("../../assets/scenarios/pool-map.toml"),
+    ),
+    (
+        "four-processes",
+        include_str!("../../assets/scenarios/four-processes.toml"),
+    ),
     ("imap", include_str!("../../assets/scenarios/imap.toml")),
-    ("imap-unordered", include_str!("../../assets/scenarios/imap-unordered.toml")),
-    ("apply-async", include_str!("../../assets/scenarios/apply-async.toml")),
-    ("starmap", include_str!("../../assets/scenarios/starmap.toml")),
-    ("maxtasksperchild", include_str!("../../assets/scenarios/maxtasksperchild.toml")),
-    ("terminate", include_str!("../../assets/scenarios/terminate.toml")),
-    ("close-join", include_str!("../../assets/scenarios/close-join.toml")),
-    ("worker-killed", include_str!("../../assets/scenarios/worker-killed.toml")),
+    (
+        "imap-unordered",
+        include_str!("../../assets/scenarios/imap-unordered.toml"),
+    ),
+    (
+        "apply-async",
+        include_str!("../../assets/scenarios/apply-async.toml"),
+    ),
+    (
+        "starmap",
+        include_str!("../../assets/scenarios/starmap.toml"),
+    ),
+    (
+        "maxtasksperchild",
+        include_str!("../../assets/scenarios/maxtasksperchild.toml"),
+    ),
+    (
+        "terminate",
+        include_str!("../../assets/scenarios/terminate.toml"),
+    ),
+    (
+        "close-join",
+        include_str!("../../assets/scenarios/close-join.toml"),
+    ),
+    (
+        "worker-killed",
+        include_str!("../../assets/scenarios/worker-killed.toml"),
+    ),
 ];
 
 /// The scenario `pooltop` opens when none is named.
@@ -94,16 +127,25 @@ impl Source {
         BUILTIN
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(n, text)| Source { label: format!("assets/scenarios/{n}.toml"), text: text.to_string() })
+            .map(|(n, text)| Source {
+                label: format!("assets/scenarios/{n}.toml"),
+                text: text.to_string(),
+            })
             .ok_or_else(|| {
                 let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-                format!("unknown scenario '{name}' (built-in: {}; or --file PATH)", names.join(", "))
+                format!(
+                    "unknown scenario '{name}' (built-in: {}; or --file PATH)",
+                    names.join(", ")
+                )
             })
     }
 
     pub fn file(path: &Path) -> Result<Source, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Source { label: path.display().to_string(), text })
+        Ok(Source {
+            label: path.display().to_string(),
+            text,
+        })
     }
 
     fn default_name(&self) -> String {
@@ -170,7 +212,8 @@ fn settings(file: &ScenarioFile, o: &Overrides) -> Result<RunSettings, String> {
     };
     let kind = match (&o.cost_kind, &file.cost_kind) {
         (Some(k), _) => *k,
-        (None, Some(s)) => ValueEnum::from_str(s, false).map_err(|_| format!("cost_kind '{s}' is not spin or sleep"))?,
+        (None, Some(s)) => ValueEnum::from_str(s, false)
+            .map_err(|_| format!("cost_kind '{s}' is not spin or sleep"))?,
         (None, None) => Default::default(),
     };
     Ok(RunSettings {
@@ -188,13 +231,16 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     if t == "0" {
         return Ok(std::time::Duration::ZERO);
     }
-    if let Some(secs) = t.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()) {
-        if secs.is_finite() && secs >= 0.0 && !t.ends_with("ms") && !t.ends_with("us") && !t.ends_with("ns") {
-            return Ok(std::time::Duration::from_secs_f64(secs));
-        }
-    }
-    let d = humantime::parse_duration(t)
-        .map_err(|_| format!("'{text}' is not a duration (try 20ms, 1.5s or 0)"))?;
+    // humantime has no fractions ("1.5s"); plain seconds are read here first.
+    let fractional = t
+        .strip_suffix('s')
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs >= 0.0);
+    let d = match fractional {
+        Some(secs) => std::time::Duration::from_secs_f64(secs.min(1e9)),
+        None => humantime::parse_duration(t)
+            .map_err(|_| format!("'{text}' is not a duration (try 20ms, 1.5s or 0)"))?,
+    };
     if d > std::time::Duration::from_secs(3600) {
         return Err(format!("'{text}' is longer than an hour per item"));
     }
@@ -231,8 +277,14 @@ mod tests {
 
     #[test]
     fn durations_parse_like_the_cli_says() {
-        assert_eq!(parse_duration("20ms"), Ok(std::time::Duration::from_millis(20)));
-        assert_eq!(parse_duration("1.5s"), Ok(std::time::Duration::from_millis(1500)));
+        assert_eq!(
+            parse_duration("20ms"),
+            Ok(std::time::Duration::from_millis(20))
+        );
+        assert_eq!(
+            parse_duration("1.5s"),
+            Ok(std::time::Duration::from_millis(1500))
+        );
         assert_eq!(parse_duration("0"), Ok(std::time::Duration::ZERO));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("-3ms").is_err());
@@ -240,7 +292,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_and_line() {
-        let src = Source { label: "bad.toml".into(), text: "name = \"x\"\n[[step]]\ndo = \n".into() };
+        let src = Source {
+            label: "bad.toml".into(),
+            text: "name = \"x\"\n[[step]]\ndo = \n".into(),
+        };
         let err = load(&src, &Overrides::default()).unwrap_err();
         assert!(err.starts_with("bad.toml:3:"), "{err}");
         assert!(!err.contains('\n'), "{err}");

@@ -201,7 +201,11 @@ fn print_powers(ctx: &mut Context, arg: &Value, exp: i128, header: &str) -> Resu
             ctx.cost.pay();
             ctx.out.print(&pow(*n, exp)?.to_string());
         }
-        other => return Err(Raised(format!("TypeError: cannot raise {other} to a power"))),
+        other => {
+            return Err(Raised(format!(
+                "TypeError: cannot raise {other} to a power"
+            )));
+        }
     }
     Ok(Value::None)
 }
@@ -214,8 +218,18 @@ pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
             .ok_or_else(|| Raised(format!("TypeError: {}() missing an argument", call.func)))
     };
     match call.func {
-        Func::Squares => print_powers(ctx, arg0()?, 2, "Calculating the squares of a given number ...."),
-        Func::Cubes => print_powers(ctx, arg0()?, 3, "Calculating the cubes of a given number ..."),
+        Func::Squares => print_powers(
+            ctx,
+            arg0()?,
+            2,
+            "Calculating the squares of a given number ....",
+        ),
+        Func::Cubes => print_powers(
+            ctx,
+            arg0()?,
+            3,
+            "Calculating the cubes of a given number ...",
+        ),
         Func::Powers => {
             let exp = int_arg(call, 1)?;
             let header = format!("Calculating the powers {exp} of a given number ...");
@@ -223,7 +237,9 @@ pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
         }
         Func::Square => pay_then(ctx, || pow(int_arg(call, 0)?, 2).map(Value::Int)),
         Func::Cube => pay_then(ctx, || pow(int_arg(call, 0)?, 3).map(Value::Int)),
-        Func::Power => pay_then(ctx, || pow(int_arg(call, 0)?, int_arg(call, 1)?).map(Value::Int)),
+        Func::Power => pay_then(ctx, || {
+            pow(int_arg(call, 0)?, int_arg(call, 1)?).map(Value::Int)
+        }),
         Func::SlowCube => {
             let n = int_arg(call, 0)?;
             for _ in 0..n.clamp(0, 1000) {
@@ -263,14 +279,21 @@ mod tests {
 
     fn run_collect(call: Call) -> (Result<Value, Raised>, Vec<String>) {
         let mut out = Lines(vec![]);
-        let mut ctx = Context { cost: Cost::default(), out: &mut out, process_name: "Process-1" };
+        let mut ctx = Context {
+            cost: Cost::default(),
+            out: &mut out,
+            process_name: "Process-1",
+        };
         let r = run(&call, &mut ctx);
         (r, out.0)
     }
 
     #[test]
     fn squares_of_a_list_print_the_assignment_lines() {
-        let call = Call { func: Func::Squares, args: vec![Value::List(vec![Value::Int(11), Value::Int(22)])] };
+        let call = Call {
+            func: Func::Squares,
+            args: vec![Value::List(vec![Value::Int(11), Value::Int(22)])],
+        };
         let (r, lines) = run_collect(call);
         assert_eq!(r, Ok(Value::None));
         assert_eq!(lines[0], "Calculating the squares of a given number ....");
@@ -280,17 +303,43 @@ mod tests {
 
     #[test]
     fn q6_number_forms_print_bare_results() {
-        let (_, lines) = run_collect(Call { func: Func::Powers, args: vec![Value::Int(13), Value::Int(5)] });
+        let (_, lines) = run_collect(Call {
+            func: Func::Powers,
+            args: vec![Value::Int(13), Value::Int(5)],
+        });
         assert_eq!(lines, vec!["371293"]);
     }
 
     #[test]
     fn pool_functions_return_values_and_failures_name_the_exception() {
-        assert_eq!(run_collect(Call { func: Func::Cube, args: vec![Value::Int(12)] }).0, Ok(Value::Int(1728)));
-        assert_eq!(run_collect(Call { func: Func::Power, args: vec![Value::Int(2), Value::Int(10)] }).0, Ok(Value::Int(1024)));
-        let (r, _) = run_collect(Call { func: Func::Fail, args: vec![Value::Int(3)] });
-        assert_eq!(r, Err(Raised("ValueError: fail(3) raised on purpose".into())));
-        let (r, _) = run_collect(Call { func: Func::Power, args: vec![Value::Int(10), Value::Int(60)] });
+        assert_eq!(
+            run_collect(Call {
+                func: Func::Cube,
+                args: vec![Value::Int(12)]
+            })
+            .0,
+            Ok(Value::Int(1728))
+        );
+        assert_eq!(
+            run_collect(Call {
+                func: Func::Power,
+                args: vec![Value::Int(2), Value::Int(10)]
+            })
+            .0,
+            Ok(Value::Int(1024))
+        );
+        let (r, _) = run_collect(Call {
+            func: Func::Fail,
+            args: vec![Value::Int(3)],
+        });
+        assert_eq!(
+            r,
+            Err(Raised("ValueError: fail(3) raised on purpose".into()))
+        );
+        let (r, _) = run_collect(Call {
+            func: Func::Power,
+            args: vec![Value::Int(10), Value::Int(60)],
+        });
         assert!(r.unwrap_err().0.starts_with("OverflowError"));
     }
 }

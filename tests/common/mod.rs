@@ -33,7 +33,11 @@ pub fn pooltop(args: &[&str], limit: Duration) -> Run {
         let _ = child.wait();
         panic!("pooltop {args:?} did not finish within {limit:?}");
     });
-    Run { status, stdout: join(out), stderr: join(err) }
+    Run {
+        status,
+        stdout: join(out),
+        stderr: join(err),
+    }
 }
 
 fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<String> {
@@ -115,7 +119,10 @@ pub fn reported_pids(events: &[Value]) -> Vec<i32> {
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
-            let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
             !matches!(state, Some("Z") | Some("X"))
         }
         Err(_) => false,
@@ -139,7 +146,10 @@ pub fn output_of(events: &[Value], pid: i64) -> String {
 
 /// All output text in arrival order.
 pub fn all_output(events: &[Value]) -> String {
-    of(events, "output").into_iter().filter_map(|e| e["text"].as_str()).collect()
+    of(events, "output")
+        .into_iter()
+        .filter_map(|e| e["text"].as_str())
+        .collect()
 }
 
 pub fn pid_named(events: &[Value], name: &str) -> i64 {

@@ -141,7 +141,11 @@ impl Driver {
         let (ours, theirs) = sys::stream_pair()?;
         sys::set_nonblocking(ours.as_raw_fd(), true)?;
         let mut child = Child::new(name.clone(), role, owner, method);
-        child.tx.push(&ToWorker::Init(WorkerInit { name, cost: self.settings.cost, job }))?;
+        child.tx.push(&ToWorker::Init(WorkerInit {
+            name,
+            cost: self.settings.cost,
+            job,
+        }))?;
         child.ppid = self.me;
         match method {
             StartMethod::Fork => {
@@ -158,7 +162,11 @@ impl Driver {
             StartMethod::Forkserver => {
                 let fs = self.ensure_forkserver()?;
                 let token = self.children.len() as u64;
-                forkserver::send_packet(fs, &ToForkserver::Fork { token }, Some(theirs.as_raw_fd()))?;
+                forkserver::send_packet(
+                    fs,
+                    &ToForkserver::Fork { token },
+                    Some(theirs.as_raw_fd()),
+                )?;
                 drop(theirs);
                 child.via_forkserver = true;
             }
@@ -173,6 +181,9 @@ impl Driver {
     }
 
     fn fork_worker(&mut self, theirs: OwnedFd) -> io::Result<i32> {
+        if std::mem::take(&mut self.heap_dirty) {
+            super::pool::trim_heap();
+        }
         match sys::fork()? {
             Forked::Child => {
                 if sys::dup_onto(theirs.as_raw_fd(), worker::CHANNEL_FD).is_err() {
@@ -188,23 +199,33 @@ impl Driver {
 
     pub(super) fn announce_created(&mut self, id: ChildId) {
         let c = &self.children[id];
-        let kind = EventKind::Created { name: c.name.clone(), pid: c.pid, ppid: c.ppid, role: c.role };
+        let kind = EventKind::Created {
+            name: c.name.clone(),
+            pid: c.pid,
+            ppid: c.ppid,
+            role: c.role,
+        };
         self.emit(kind);
     }
 
     /// The fork server's control socket, starting the server on first use.
     fn ensure_forkserver(&mut self) -> io::Result<RawFd> {
-        if let Some(fs) = &self.forkserver {
-            if self.children[fs.child].alive() {
-                return Ok(fs.control.as_raw_fd());
-            }
+        if let Some(fs) = &self.forkserver
+            && self.children[fs.child].alive()
+        {
+            return Ok(fs.control.as_raw_fd());
         }
         let (ours, theirs) = forkserver::control_pair()?;
         let started = Instant::now();
         let pid = exec_self("__forkserver", theirs.as_raw_fd(), self.me)?;
         drop(theirs);
         sys::set_nonblocking(ours.as_raw_fd(), true)?;
-        let mut child = Child::new("ForkServer".into(), Role::Forkserver, Owner::Forkserver, StartMethod::Spawn);
+        let mut child = Child::new(
+            "ForkServer".into(),
+            Role::Forkserver,
+            Owner::Forkserver,
+            StartMethod::Spawn,
+        );
         child.pid = pid;
         child.ppid = self.me;
         child.pidfd = Some(PidFd::open(pid)?);
@@ -214,7 +235,10 @@ impl Driver {
         self.children.push(child);
         self.announce_created(id);
         let fd = ours.as_raw_fd();
-        self.forkserver = Some(ForkserverLink { child: id, control: ours });
+        self.forkserver = Some(ForkserverLink {
+            child: id,
+            control: ours,
+        });
         Ok(fd)
     }
 
@@ -224,7 +248,10 @@ impl Driver {
         loop {
             let Some(fs) = &self.forkserver else { return };
             let fd = fs.control.as_raw_fd();
-            match forkserver::recv_packet::<FromForkserver>(fd, nix::sys::socket::MsgFlags::MSG_DONTWAIT) {
+            match forkserver::recv_packet::<FromForkserver>(
+                fd,
+                nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+            ) {
                 Ok(Some((FromForkserver::Forked { token, pid }, pidfd))) => {
                     let id = token as usize;
                     let fs_pid = self.children[self.forkserver_child()].pid;
@@ -267,7 +294,9 @@ impl Driver {
         if pid == 0 {
             return None;
         }
-        self.children.iter().rposition(|c| c.pid == pid && c.alive())
+        self.children
+            .iter()
+            .rposition(|c| c.pid == pid && c.alive())
     }
 
     pub(super) fn name_of_pid(&self, pid: i32) -> String {
@@ -311,7 +340,11 @@ impl Driver {
                 .pidfd
                 .as_ref()
                 .map(|fd| {
-                    let mut p = libc::pollfd { fd: fd.as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                    let mut p = libc::pollfd {
+                        fd: fd.as_fd().as_raw_fd(),
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
                     // SAFETY: one valid pollfd, zero timeout.
                     unsafe { libc::poll(&mut p, 1, 0) > 0 }
                 })
@@ -337,7 +370,11 @@ impl Driver {
         c.exitcode = Some(exitcode);
         c.pidfd = None;
         c.chan = None;
-        let kind = EventKind::Exited { name: c.name.clone(), pid: c.pid, exitcode };
+        let kind = EventKind::Exited {
+            name: c.name.clone(),
+            pid: c.pid,
+            exitcode,
+        };
         let owner = c.owner;
         self.emit(kind);
         match owner {

@@ -34,13 +34,36 @@ enum Budget {
 
 /// A step that is waiting, as the Python call would block.
 enum Blocked {
-    Join { proc: usize, deadline: Option<Instant> },
-    PidKnown { proc: usize },
-    Get { call: usize, deadline: Option<Instant>, into: Option<Slot>, wait_only: bool },
-    Iterate { call: usize, next: usize, print: bool, into: Option<Slot>, collected: Vec<Value> },
-    JoinPool { pool: usize },
-    Sleep { until: Instant },
-    BusyWorker { pool: usize, signal: i32 },
+    Join {
+        proc: usize,
+        deadline: Option<Instant>,
+    },
+    PidKnown {
+        proc: usize,
+    },
+    Get {
+        call: usize,
+        deadline: Option<Instant>,
+        into: Option<Slot>,
+        wait_only: bool,
+    },
+    Iterate {
+        call: usize,
+        next: usize,
+        print: bool,
+        into: Option<Slot>,
+        collected: Vec<Value>,
+    },
+    JoinPool {
+        pool: usize,
+    },
+    Sleep {
+        until: Instant,
+    },
+    BusyWorker {
+        pool: usize,
+        signal: i32,
+    },
 }
 
 enum Outcome {
@@ -58,11 +81,16 @@ pub struct Interp {
     slots: Vec<SlotVal>,
     started: Option<Instant>,
     finished: bool,
+    /// A value the current step produced, reported after it is done.
+    result: Option<Value>,
 }
 
 impl Interp {
     pub fn new(slots: usize) -> Interp {
-        Interp { slots: vec![SlotVal::Empty; slots], ..Interp::default() }
+        Interp {
+            slots: vec![SlotVal::Empty; slots],
+            ..Interp::default()
+        }
     }
 
     pub fn allow_steps(&mut self, n: usize) {
@@ -82,7 +110,11 @@ impl Interp {
             Budget::All => true,
             Budget::Paused => false,
             Budget::Steps(n) => {
-                self.budget = if n > 1 { Budget::Steps(n - 1) } else { Budget::Paused };
+                self.budget = if n > 1 {
+                    Budget::Steps(n - 1)
+                } else {
+                    Budget::Paused
+                };
                 true
             }
         }
@@ -112,11 +144,24 @@ fn past(deadline: Option<Instant>) -> bool {
 
 /// A value shown in the event log, shortened so a 100,000-item list stays one line.
 fn short(v: &Value) -> String {
-    let text = v.to_string();
-    if text.chars().count() <= 120 {
-        return text;
+    const LIMIT: usize = 120;
+    /// Stops formatting once the limit is reached, so the cost does not grow with the list.
+    struct Bounded(String);
+    impl std::fmt::Write for Bounded {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.push_str(s);
+            if self.0.len() > LIMIT {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
     }
-    let head: String = text.chars().take(117).collect();
+    let mut out = Bounded(String::new());
+    if std::fmt::write(&mut out, format_args!("{v}")).is_ok() {
+        return out.0;
+    }
+    let head: String = out.0.chars().take(LIMIT - 3).collect();
     format!("{head}...")
 }
 
@@ -148,7 +193,10 @@ impl Driver {
             self.interp.pc += 1;
             self.interp.started.get_or_insert_with(Instant::now);
             self.interp.current = Some(index);
-            self.emit(EventKind::Step { index, python: step.python.clone() });
+            self.emit(EventKind::Step {
+                index,
+                python: step.python.clone(),
+            });
             match self.exec(step.op) {
                 Outcome::Done(text) => self.finish_step(Ok(text)),
                 Outcome::Raise(message) => self.finish_step(Err(message)),
@@ -159,7 +207,9 @@ impl Driver {
 
     fn finish_step(&mut self, result: Result<String, String>) {
         self.interp.blocked = None;
-        let Some(index) = self.interp.current.take() else { return };
+        let Some(index) = self.interp.current.take() else {
+            return;
+        };
         let python = self
             .program
             .as_ref()
@@ -169,19 +219,21 @@ impl Driver {
         let outcome = match result {
             Ok(text) => text,
             Err(message) => {
-                self.emit(EventKind::Error { message: message.clone(), python: python.clone() });
+                self.emit(EventKind::Error {
+                    message: message.clone(),
+                    python: python.clone(),
+                });
                 message
             }
         };
-        self.emit(EventKind::StepDone { index, python, outcome });
-    }
-
-    fn current_python(&self) -> String {
-        self.interp
-            .current
-            .and_then(|i| self.program.as_ref()?.steps.get(i))
-            .map(|s| s.python.clone())
-            .unwrap_or_default()
+        self.emit(EventKind::StepDone {
+            index,
+            python: python.clone(),
+            outcome,
+        });
+        if let Some(value) = self.interp.result.take() {
+            self.emit(EventKind::Result { value, python });
+        }
     }
 
     fn set_slot(&mut self, slot: Option<Slot>, value: SlotVal) {
@@ -191,10 +243,11 @@ impl Driver {
     }
 
     /// Binds a value the main process obtained and reports it.
+    /// The `result` event follows the step's `step_done`, so the time a step took does not
+    /// include reporting a large value.
     fn give(&mut self, into: Option<Slot>, value: Value) -> Outcome {
         let text = short(&value);
-        let python = self.current_python();
-        self.emit(EventKind::Result { value: value.clone(), python });
+        self.interp.result = Some(value.clone());
         self.set_slot(into, SlotVal::Value(value));
         Outcome::Done(text)
     }
@@ -212,44 +265,89 @@ impl Driver {
     }
 
     fn undefined(&self, slot: Slot) -> Outcome {
-        Outcome::Raise(format!("NameError: name '{}' is not defined", self.slot_name(slot)))
+        Outcome::Raise(format!(
+            "NameError: name '{}' is not defined",
+            self.slot_name(slot)
+        ))
     }
 
     fn exec(&mut self, op: Op) -> Outcome {
         match op {
             Op::NewProcess { slot, target, name } => self.new_process(slot, target, name),
             Op::Start { slot } => self.with_process(slot, |d, p| d.start_process(p)),
-            Op::Join { slot, timeout } => self.with_process(slot, |d, p| d.join_process(p, timeout)),
-            Op::Terminate { slot } => self.with_process(slot, |d, p| d.signal_process(p, libc::SIGTERM, "terminate")),
-            Op::Kill { slot } => self.with_process(slot, |d, p| d.signal_process(p, libc::SIGKILL, "kill")),
+            Op::Join { slot, timeout } => {
+                self.with_process(slot, |d, p| d.join_process(p, timeout))
+            }
+            Op::Terminate { slot } => {
+                self.with_process(slot, |d, p| d.signal_process(p, libc::SIGTERM, "terminate"))
+            }
+            Op::Kill { slot } => {
+                self.with_process(slot, |d, p| d.signal_process(p, libc::SIGKILL, "kill"))
+            }
             Op::IsAlive { slot, into } => self.with_process(slot, |d, p| {
                 let alive = d.process_alive(p);
                 d.give(into, Value::Bool(alive))
             }),
             Op::ExitCode { slot, into } => self.with_process(slot, |d, p| {
                 let code = d.process_exitcode(p);
-                d.give(into, code.map_or(Value::None, |c| Value::Int(i128::from(c))))
+                d.give(
+                    into,
+                    code.map_or(Value::None, |c| Value::Int(i128::from(c))),
+                )
             }),
-            Op::NewPool { slot, processes, initializer, maxtasksperchild } => {
-                self.new_pool_step(slot, processes, initializer, maxtasksperchild)
-            }
-            Op::Submit { pool, kind, func, items, chunksize, into } => {
-                self.with_pool(pool, |d, p| d.submit_step(p, kind, func, items, chunksize, into))
-            }
-            Op::Get { slot, timeout, into } => self.with_async(slot, |_, call| {
-                Outcome::Block(Blocked::Get { call, deadline: deadline_after(timeout), into, wait_only: false })
+            Op::NewPool {
+                slot,
+                processes,
+                initializer,
+                maxtasksperchild,
+            } => self.new_pool_step(slot, processes, initializer, maxtasksperchild),
+            Op::Submit {
+                pool,
+                kind,
+                func,
+                items,
+                chunksize,
+                into,
+            } => self.with_pool(pool, |d, p| {
+                d.submit_step(p, kind, func, items, chunksize, into)
+            }),
+            Op::Get {
+                slot,
+                timeout,
+                into,
+            } => self.with_async(slot, |_, call| {
+                Outcome::Block(Blocked::Get {
+                    call,
+                    deadline: deadline_after(timeout),
+                    into,
+                    wait_only: false,
+                })
             }),
             Op::Wait { slot, timeout } => self.with_async(slot, |_, call| {
-                Outcome::Block(Blocked::Get { call, deadline: deadline_after(timeout), into: None, wait_only: true })
+                Outcome::Block(Blocked::Get {
+                    call,
+                    deadline: deadline_after(timeout),
+                    into: None,
+                    wait_only: true,
+                })
             }),
             Op::Ready { slot, into } => self.with_async(slot, |d, call| {
                 let ready = d.calls[call].complete();
                 d.give(into, Value::Bool(ready))
             }),
             Op::Iterate { slot, print, into } => match self.slot(slot).clone() {
-                SlotVal::Iter(call) => Outcome::Block(Blocked::Iterate { call, next: 0, print, into, collected: vec![] }),
+                SlotVal::Iter(call) => Outcome::Block(Blocked::Iterate {
+                    call,
+                    next: 0,
+                    print,
+                    into,
+                    collected: vec![],
+                }),
                 SlotVal::Empty => self.undefined(slot),
-                _ => Outcome::Raise(format!("TypeError: '{}' is not iterable", self.slot_name(slot))),
+                _ => Outcome::Raise(format!(
+                    "TypeError: '{}' is not iterable",
+                    self.slot_name(slot)
+                )),
             },
             Op::Close { slot } => self.with_pool(slot, |d, p| {
                 if d.pools[p].state == PoolStateName::Run {
@@ -282,11 +380,18 @@ impl Driver {
         }
     }
 
-    fn with_process(&mut self, slot: Slot, f: impl FnOnce(&mut Driver, usize) -> Outcome) -> Outcome {
+    fn with_process(
+        &mut self,
+        slot: Slot,
+        f: impl FnOnce(&mut Driver, usize) -> Outcome,
+    ) -> Outcome {
         match self.slot(slot).clone() {
             SlotVal::Process(p) => f(self, p),
             SlotVal::Empty => self.undefined(slot),
-            _ => Outcome::Raise(format!("TypeError: '{}' is not a Process", self.slot_name(slot))),
+            _ => Outcome::Raise(format!(
+                "TypeError: '{}' is not a Process",
+                self.slot_name(slot)
+            )),
         }
     }
 
@@ -294,7 +399,10 @@ impl Driver {
         match self.slot(slot).clone() {
             SlotVal::Pool(p) => f(self, p),
             SlotVal::Empty => self.undefined(slot),
-            _ => Outcome::Raise(format!("TypeError: '{}' is not a Pool", self.slot_name(slot))),
+            _ => Outcome::Raise(format!(
+                "TypeError: '{}' is not a Pool",
+                self.slot_name(slot)
+            )),
         }
     }
 
@@ -302,15 +410,28 @@ impl Driver {
         match self.slot(slot).clone() {
             SlotVal::Async(call) => f(self, call),
             SlotVal::Empty => self.undefined(slot),
-            _ => Outcome::Raise(format!("TypeError: '{}' is not an AsyncResult", self.slot_name(slot))),
+            _ => Outcome::Raise(format!(
+                "TypeError: '{}' is not an AsyncResult",
+                self.slot_name(slot)
+            )),
         }
     }
 
-    fn new_process(&mut self, slot: Slot, target: crate::workload::Call, name: Option<String>) -> Outcome {
+    fn new_process(
+        &mut self,
+        slot: Slot,
+        target: crate::workload::Call,
+        name: Option<String>,
+    ) -> Outcome {
         self.identity += 1;
         let name = name.unwrap_or_else(|| format!("Process-{}", self.identity));
         let repr = format!("<Process name='{name}' parent={} initial>", self.me);
-        self.processes.push(ProcessObj { name, target, child: None, exitcode: None });
+        self.processes.push(ProcessObj {
+            name,
+            target,
+            child: None,
+            exitcode: None,
+        });
         let idx = self.processes.len() - 1;
         self.set_slot(Some(slot), SlotVal::Process(idx));
         Outcome::Done(repr)
@@ -336,23 +457,34 @@ impl Driver {
         if self.processes[p].child.is_none() {
             return Outcome::Raise("AssertionError: can only join a started process".into());
         }
-        Outcome::Block(Blocked::Join { proc: p, deadline: deadline_after(timeout) })
+        Outcome::Block(Blocked::Join {
+            proc: p,
+            deadline: deadline_after(timeout),
+        })
     }
 
     fn signal_process(&mut self, p: usize, signal: i32, method: &str) -> Outcome {
         let Some(id) = self.processes[p].child else {
-            return Outcome::Raise(format!("AttributeError: 'NoneType' object has no attribute '{method}'"));
+            return Outcome::Raise(format!(
+                "AttributeError: 'NoneType' object has no attribute '{method}'"
+            ));
         };
         let c = &mut self.children[id];
         if !c.alive() {
             return Outcome::Done("None (already exited)".into());
         }
         let _ = c.signal(signal);
-        Outcome::Done(format!("None ({} sent to pid {})", sys::signal_name(signal), c.pid))
+        Outcome::Done(format!(
+            "None ({} sent to pid {})",
+            sys::signal_name(signal),
+            c.pid
+        ))
     }
 
     fn process_alive(&mut self, p: usize) -> bool {
-        let Some(id) = self.processes[p].child else { return false };
+        let Some(id) = self.processes[p].child else {
+            return false;
+        };
         self.poll_exit(id);
         self.children[id].alive()
     }
@@ -379,14 +511,18 @@ impl Driver {
         }
         let maxtasks = self.settings.maxtasksperchild.map(i64::from).or(maxtasks);
         if maxtasks.is_some_and(|m| m < 1) {
-            return Outcome::Raise("ValueError: maxtasksperchild must be a positive int or None".into());
+            return Outcome::Raise(
+                "ValueError: maxtasksperchild must be a positive int or None".into(),
+            );
         }
         let var = self.slot_name(slot);
         let maxtasks = maxtasks.map(|m| m.min(i64::from(u32::MAX)) as u32);
         match self.new_pool(var, processes as usize, initializer, maxtasks) {
             Ok(p) => {
                 self.set_slot(Some(slot), SlotVal::Pool(p));
-                Outcome::Done(format!("<multiprocessing.pool.Pool state=RUN pool_size={processes}>"))
+                Outcome::Done(format!(
+                    "<multiprocessing.pool.Pool state=RUN pool_size={processes}>"
+                ))
             }
             Err(e) => Outcome::Raise(format!("OSError: cannot start the pool: {e}")),
         }
@@ -405,7 +541,9 @@ impl Driver {
             return Outcome::Raise("ValueError: Pool not running".into());
         }
         let chunksize = match self.settings.chunksize.map(|c| c as i64).or(chunksize) {
-            Some(c) if c < 1 => return Outcome::Raise(format!("ValueError: Chunksize must be 1+, not {c}")),
+            Some(c) if c < 1 => {
+                return Outcome::Raise(format!("ValueError: Chunksize must be 1+, not {c}"));
+            }
             Some(c) => c as usize,
             None if kind.uses_default_chunksize_rule() => {
                 default_chunksize(items.len(), self.pools[pool].processes)
@@ -414,21 +552,36 @@ impl Driver {
         };
         let call = self.submit(pool, kind, func, items, chunksize);
         if kind.blocks() {
-            return Outcome::Block(Blocked::Get { call, deadline: None, into, wait_only: false });
+            return Outcome::Block(Blocked::Get {
+                call,
+                deadline: None,
+                into,
+                wait_only: false,
+            });
         }
         if kind.is_iterator() {
             self.set_slot(into, SlotVal::Iter(call));
-            let class = if kind == SubmitKind::Imap { "IMapIterator" } else { "IMapUnorderedIterator" };
+            let class = if kind == SubmitKind::Imap {
+                "IMapIterator"
+            } else {
+                "IMapUnorderedIterator"
+            };
             return Outcome::Done(format!("<multiprocessing.pool.{class} object>"));
         }
         self.set_slot(into, SlotVal::Async(call));
-        let class = if kind.single() { "ApplyResult" } else { "MapResult" };
+        let class = if kind.single() {
+            "ApplyResult"
+        } else {
+            "MapResult"
+        };
         Outcome::Done(format!("<multiprocessing.pool.{class} object>"))
     }
 
     fn signal_step(&mut self, target: SignalTarget, signal: i32) -> Outcome {
         match target {
-            SignalTarget::Process(slot) => self.with_process(slot, |d, p| d.signal_process(p, signal, "kill")),
+            SignalTarget::Process(slot) => {
+                self.with_process(slot, |d, p| d.signal_process(p, signal, "kill"))
+            }
             SignalTarget::PoolWorker { pool, busy, index } => self.with_pool(pool, |d, p| {
                 if busy {
                     return Outcome::Block(Blocked::BusyWorker { pool: p, signal });
@@ -444,7 +597,12 @@ impl Driver {
     fn signal_child(&mut self, id: usize, signal: i32) -> Outcome {
         let c = &mut self.children[id];
         match c.signal(signal) {
-            Ok(()) => Outcome::Done(format!("None ({} sent to {} pid {})", sys::signal_name(signal), c.name, c.pid)),
+            Ok(()) => Outcome::Done(format!(
+                "None ({} sent to {} pid {})",
+                sys::signal_name(signal),
+                c.name,
+                c.pid
+            )),
             Err(e) => Outcome::Raise(format!("ProcessLookupError: {e}")),
         }
     }
@@ -494,10 +652,15 @@ impl Driver {
         result
     }
 
-    fn check_blocked(&mut self, blocked: Blocked) -> (Option<Result<String, String>>, Option<Blocked>) {
+    fn check_blocked(
+        &mut self,
+        blocked: Blocked,
+    ) -> (Option<Result<String, String>>, Option<Blocked>) {
         match blocked {
             Blocked::PidKnown { proc } => {
-                let pid = self.processes[proc].child.map_or(0, |id| self.children[id].pid);
+                let pid = self.processes[proc]
+                    .child
+                    .map_or(0, |id| self.children[id].pid);
                 if pid != 0 {
                     return (Some(Ok(format!("None (pid {pid})"))), None);
                 }
@@ -505,14 +668,22 @@ impl Driver {
             }
             Blocked::Join { proc, deadline } => match self.processes[proc].exitcode {
                 Some(code) => (Some(Ok(format!("None (exitcode {code})"))), None),
-                None if past(deadline) => (Some(Ok("None (timed out; still running)".into())), None),
+                None if past(deadline) => {
+                    (Some(Ok("None (timed out; still running)".into())), None)
+                }
                 None => (None, Some(Blocked::Join { proc, deadline })),
             },
-            Blocked::Get { call, deadline, into, wait_only } => {
+            Blocked::Get {
+                call,
+                deadline,
+                into,
+                wait_only,
+            } => {
                 if self.calls[call].complete() {
                     if wait_only {
                         return (Some(Ok("None".into())), None);
                     }
+                    self.heap_dirty |= self.calls[call].len > 1000;
                     let result = match self.calls[call].take_outcome() {
                         Ok(v) => match self.give(into, v) {
                             Outcome::Done(text) => Ok(text),
@@ -523,12 +694,30 @@ impl Driver {
                     return (Some(result), None);
                 }
                 if past(deadline) {
-                    let r = if wait_only { Ok("None".into()) } else { Err("multiprocessing.context.TimeoutError".into()) };
+                    let r = if wait_only {
+                        Ok("None".into())
+                    } else {
+                        Err("multiprocessing.context.TimeoutError".into())
+                    };
                     return (Some(r), None);
                 }
-                (None, Some(Blocked::Get { call, deadline, into, wait_only }))
+                (
+                    None,
+                    Some(Blocked::Get {
+                        call,
+                        deadline,
+                        into,
+                        wait_only,
+                    }),
+                )
             }
-            Blocked::Iterate { call, next, print, into, collected } => self.iterate(call, next, print, into, collected),
+            Blocked::Iterate {
+                call,
+                next,
+                print,
+                into,
+                collected,
+            } => self.iterate(call, next, print, into, collected),
             Blocked::JoinPool { pool } => {
                 if self.pools[pool].workers.is_empty() {
                     return (Some(Ok("None".into())), None);
@@ -550,7 +739,12 @@ impl Driver {
                     };
                 }
                 if !self.pool_has_work(pool) || self.pools[pool].state == PoolStateName::Terminate {
-                    return (Some(Err("RuntimeError: no worker is busy and no task is queued".into())), None);
+                    return (
+                        Some(Err(
+                            "RuntimeError: no worker is busy and no task is queued".into()
+                        )),
+                        None,
+                    );
                 }
                 (None, Some(Blocked::BusyWorker { pool, signal }))
             }
@@ -570,6 +764,7 @@ impl Driver {
         loop {
             let c = &self.calls[call];
             if next == c.len {
+                self.heap_dirty |= c.len > 1000;
                 self.calls[call].take_outcome().ok();
                 let result = match self.give(into, Value::List(collected)) {
                     Outcome::Done(text) => Ok(text),
@@ -585,7 +780,16 @@ impl Driver {
                 if let Some(why) = &c.cancelled {
                     return (Some(Err(why.clone())), None);
                 }
-                return (None, Some(Blocked::Iterate { call, next, print, into, collected }));
+                return (
+                    None,
+                    Some(Blocked::Iterate {
+                        call,
+                        next,
+                        print,
+                        into,
+                        collected,
+                    }),
+                );
             };
             match c.results[index].clone() {
                 Some(Ok(v)) => {
@@ -596,7 +800,18 @@ impl Driver {
                     next += 1;
                 }
                 Some(Err(e)) => return (Some(Err(e)), None),
-                None => return (None, Some(Blocked::Iterate { call, next, print, into, collected })),
+                None => {
+                    return (
+                        None,
+                        Some(Blocked::Iterate {
+                            call,
+                            next,
+                            print,
+                            into,
+                            collected,
+                        }),
+                    );
+                }
             }
         }
     }

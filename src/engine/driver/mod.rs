@@ -19,7 +19,6 @@ use children::{Child, ChildId, ForkserverLink};
 use interp::Interp;
 use pool::{CallState, Pool};
 
-
 /// How long children get to exit after SIGTERM at shutdown before SIGKILL.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
@@ -35,7 +34,7 @@ pub struct ProcessObj {
 #[derive(Clone, Copy)]
 enum Source {
     Link,
-    Capture(usize),
+    Capture,
     Forkserver,
     Channel(ChildId),
     Pidfd(ChildId),
@@ -64,6 +63,8 @@ pub struct Driver {
     next_task: u64,
     shutdown_deadline: Option<Instant>,
     killed_stragglers: bool,
+    /// Large call state was freed since the last fork.
+    heap_dirty: bool,
 }
 
 /// Entry point of the hidden `__driver` subcommand: the front end's link is `link`.
@@ -79,7 +80,10 @@ pub fn main(link: RawFd) -> i32 {
 
 impl Driver {
     fn new(link: RawFd) -> io::Result<Driver> {
-        let capture = [CaptureStream::new(Stream::Stdout)?, CaptureStream::new(Stream::Stderr)?];
+        let capture = [
+            CaptureStream::new(Stream::Stdout)?,
+            CaptureStream::new(Stream::Stderr)?,
+        ];
         // From here on our own stray prints and every child's are captured and attributed.
         sys::dup_onto(capture[0].writer_fd(), 1)?;
         sys::dup_onto(capture[1].writer_fd(), 2)?;
@@ -106,11 +110,15 @@ impl Driver {
             next_task: 0,
             shutdown_deadline: None,
             killed_stragglers: false,
+            heap_dirty: false,
         })
     }
 
     pub(super) fn emit(&mut self, kind: EventKind) {
-        let event = Event { t: self.clock.elapsed().as_secs_f64(), kind };
+        let event = Event {
+            t: self.clock.elapsed().as_secs_f64(),
+            kind,
+        };
         if self.link_closed {
             return;
         }
@@ -149,6 +157,10 @@ impl Driver {
             self.poll_once(timeout);
             self.check_deadlines();
         }
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.shutdown_deadline.is_some()
     }
 
     fn all_reaped(&self) -> bool {
@@ -191,14 +203,18 @@ impl Driver {
         let mut fds = Vec::with_capacity(8 + self.children.len() * 2);
         let mut sources = Vec::with_capacity(fds.capacity());
         let mut add = |fd: RawFd, events: libc::c_short, src: Source| {
-            fds.push(libc::pollfd { fd, events, revents: 0 });
+            fds.push(libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            });
             sources.push(src);
         };
         if !self.link_closed {
             add(self.link_fd, libc::POLLIN, Source::Link);
         }
-        for (i, cap) in self.capture.iter().enumerate() {
-            add(cap.reader_fd(), libc::POLLIN, Source::Capture(i));
+        for cap in &self.capture {
+            add(cap.reader_fd(), libc::POLLIN, Source::Capture);
         }
         if let Some(fs) = &self.forkserver {
             add(fs.control.as_raw_fd(), libc::POLLIN, Source::Forkserver);
@@ -212,10 +228,10 @@ impl Driver {
                 }
                 add(fd, events, Source::Channel(id));
             }
-            if self.watch_pidfd(id) {
-                if let Some(p) = &self.children[id].pidfd {
-                    add(p.as_fd().as_raw_fd(), libc::POLLIN, Source::Pidfd(id));
-                }
+            if self.watch_pidfd(id)
+                && let Some(p) = &self.children[id].pidfd
+            {
+                add(p.as_fd().as_raw_fd(), libc::POLLIN, Source::Pidfd(id));
             }
         }
         // SAFETY: fds is a valid array of pollfd for its length.
@@ -232,9 +248,11 @@ impl Driver {
                 }
                 match (*src, pass) {
                     (Source::Link, 0) => self.on_link_readable(),
-                    (Source::Capture(_), 0) => self.drain_capture(),
+                    (Source::Capture, 0) => self.drain_capture(),
                     (Source::Forkserver, 0) => self.on_forkserver_readable(),
-                    (Source::Channel(id), 0) if pfd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 => {
+                    (Source::Channel(id), 0)
+                        if pfd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 =>
+                    {
                         self.read_channel(id)
                     }
                     (Source::Pidfd(id), 1) => self.on_pidfd_readable(id),
@@ -247,14 +265,15 @@ impl Driver {
     /// Takes everything children have written so far and reports it, chunk by chunk.
     pub(super) fn drain_capture(&mut self) {
         for i in 0..self.capture.len() {
-            loop {
-                let chunk = match self.capture[i].read_chunk(&mut self.read_buf) {
-                    Ok(Some(chunk)) => chunk,
-                    _ => break,
-                };
+            while let Ok(Some(chunk)) = self.capture[i].read_chunk(&mut self.read_buf) {
                 let name = self.name_of_pid(chunk.pid);
                 let text = String::from_utf8_lossy(&chunk.bytes).into_owned();
-                self.emit(EventKind::Output { pid: chunk.pid, name, stream: chunk.stream, text });
+                self.emit(EventKind::Output {
+                    pid: chunk.pid,
+                    name,
+                    stream: chunk.stream,
+                    text,
+                });
             }
         }
     }
@@ -262,7 +281,9 @@ impl Driver {
     /// Reads and handles every frame a child has sent.
     pub(super) fn read_channel(&mut self, id: ChildId) {
         loop {
-            let Some(fd) = self.children[id].chan_fd() else { return };
+            let Some(fd) = self.children[id].chan_fd() else {
+                return;
+            };
             let fill = self.children[id].rx.fill(fd);
             // Output written before these frames is already queued: report it first.
             self.drain_capture();
@@ -316,7 +337,10 @@ impl Driver {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::Load { program, task_events } => self.load(program, task_events),
+            Command::Load {
+                program,
+                task_events,
+            } => self.load(program, task_events),
             Command::Step => self.interp.allow_steps(1),
             Command::Continue => self.interp.allow_all(),
             Command::Signal { pid, signal } => self.signal_pid(pid, signal),
@@ -356,7 +380,11 @@ impl Driver {
             return;
         }
         self.shutdown_deadline = Some(Instant::now() + SHUTDOWN_GRACE);
-        for c in self.children.iter_mut().filter(|c| c.alive() && c.pidfd.is_some()) {
+        for c in self
+            .children
+            .iter_mut()
+            .filter(|c| c.alive() && c.pidfd.is_some())
+        {
             let _ = c.signal(libc::SIGTERM);
         }
     }

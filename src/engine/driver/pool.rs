@@ -26,7 +26,10 @@ impl ChunkRef {
     }
 
     pub fn decode(v: u64) -> ChunkRef {
-        ChunkRef { call: (v >> 32) as u32, chunk: v as u32 }
+        ChunkRef {
+            call: (v >> 32) as u32,
+            chunk: v as u32,
+        }
     }
 }
 
@@ -88,7 +91,6 @@ impl CallState {
             self.chunks = Vec::new();
             self.order = Vec::new();
             self.items = Items::List(Vec::new());
-            trim_heap();
         }
         outcome
     }
@@ -114,13 +116,16 @@ impl CallState {
     }
 
     fn task_label(&self, index: usize) -> String {
-        let call = Call { func: self.func, args: self.items.args(index) };
+        let call = Call {
+            func: self.func,
+            args: self.items.args(index),
+        };
         format!("task #{} {call}", self.task_base + index as u64)
     }
 }
 
-/// Hands freed heap pages back to the kernel.
-fn trim_heap() {
+/// Hands freed heap pages back to the kernel, so a fork copies only what is in use.
+pub fn trim_heap() {
     // SAFETY: malloc_trim only releases free memory; it has no preconditions.
     unsafe {
         libc::malloc_trim(0);
@@ -173,7 +178,10 @@ impl Driver {
 
     fn emit_pool_state(&mut self, pool: usize) {
         let p = &self.pools[pool];
-        let kind = EventKind::PoolState { pool: p.var.clone(), state: p.state };
+        let kind = EventKind::PoolState {
+            pool: p.var.clone(),
+            state: p.state,
+        };
         self.emit(kind);
     }
 
@@ -188,7 +196,10 @@ impl Driver {
             let p = &self.pools[pool];
             self.identity += 1;
             let name = format!("{}-{}", p.method.pool_worker_prefix(), self.identity);
-            let job = Job::PoolWorker { initializer: p.initializer.clone(), maxtasks: p.maxtasks };
+            let job = Job::PoolWorker {
+                initializer: p.initializer.clone(),
+                maxtasks: p.maxtasks,
+            };
             let method = p.method;
             let id = self.spawn_child(name, Role::PoolWorker, Owner::Pool(pool), method, job)?;
             self.pools[pool].workers.push(id);
@@ -212,17 +223,36 @@ impl Driver {
         let mut first = 0;
         while first < total {
             let len = chunksize.max(1).min(total - first);
-            chunks.push(ChunkState { first, len, worker: None, started: false, done: false });
+            chunks.push(ChunkState {
+                first,
+                len,
+                worker: None,
+                started: false,
+                done: false,
+            });
             first += len;
         }
         for c in 0..chunks.len() {
-            self.pools[pool].pending.push_back(ChunkRef { call: call as u32, chunk: c as u32 });
+            self.pools[pool].pending.push_back(ChunkRef {
+                call: call as u32,
+                chunk: c as u32,
+            });
         }
         if self.task_events {
             for index in 0..total {
                 let mut args = items.args(index);
-                let args = if args.len() == 1 { args.remove(0) } else { Value::Tuple(args) };
-                let kind = EventKind::TaskQueued { task: task_base + index as u64, call: call as u32, index, func, args };
+                let args = if args.len() == 1 {
+                    args.remove(0)
+                } else {
+                    Value::Tuple(args)
+                };
+                let kind = EventKind::TaskQueued {
+                    task: task_base + index as u64,
+                    call: call as u32,
+                    index,
+                    func,
+                    args,
+                };
                 self.emit(kind);
             }
         }
@@ -273,7 +303,9 @@ impl Driver {
             if !has_room || !under_max {
                 return;
             }
-            let Some(chunk) = self.pools[pool].pending.pop_front() else { return };
+            let Some(chunk) = self.pools[pool].pending.pop_front() else {
+                return;
+            };
             self.assign(id, chunk);
         }
     }
@@ -285,7 +317,11 @@ impl Driver {
         let items: Vec<(u64, Vec<Value>)> = (chunk.first..chunk.first + chunk.len)
             .map(|i| (call.task_base + i as u64, call.items.args(i)))
             .collect();
-        let msg = ToWorker::Chunk { chunk: r.encode(), func: call.func, items };
+        let msg = ToWorker::Chunk {
+            chunk: r.encode(),
+            func: call.func,
+            items,
+        };
         let c = &mut self.children[id];
         c.assigned.push_back(r);
         c.chunks_taken += 1;
@@ -296,7 +332,9 @@ impl Driver {
         match msg {
             FromWorker::Ready => self.on_ready(id),
             FromWorker::Started { task } => self.on_task_started(id, task),
-            FromWorker::ChunkDone { chunk, results } => self.on_chunk_done(id, ChunkRef::decode(chunk), results),
+            FromWorker::ChunkDone { chunk, results } => {
+                self.on_chunk_done(id, ChunkRef::decode(chunk), results)
+            }
         }
     }
 
@@ -334,7 +372,11 @@ impl Driver {
         }
         c.running_task = Some(task);
         if self.task_events {
-            let kind = EventKind::TaskStarted { task, pid: c.pid, name: c.name.clone() };
+            let kind = EventKind::TaskStarted {
+                task,
+                pid: c.pid,
+                name: c.name.clone(),
+            };
             self.emit(kind);
         }
     }
@@ -347,12 +389,20 @@ impl Driver {
         c.running_task = None;
         if let Some(t0) = c.chunk_started.take() {
             let secs = t0.elapsed().as_secs_f64();
-            c.service_secs = if c.service_secs == 0.0 { secs } else { 0.7 * c.service_secs + 0.3 * secs };
+            c.service_secs = if c.service_secs == 0.0 {
+                secs
+            } else {
+                0.7 * c.service_secs + 0.3 * secs
+            };
             c.window = window_for(c.service_secs);
         }
         let (pid, name) = (c.pid, c.name.clone());
-        let Some(call) = self.calls.get_mut(r.call as usize) else { return };
-        let Some(chunk) = call.chunks.get_mut(r.chunk as usize) else { return };
+        let Some(call) = self.calls.get_mut(r.call as usize) else {
+            return;
+        };
+        let Some(chunk) = call.chunks.get_mut(r.chunk as usize) else {
+            return;
+        };
         chunk.done = true;
         let first = chunk.first;
         let mut events = Vec::new();
@@ -361,20 +411,29 @@ impl Driver {
             if index >= call.results.len() || call.results[index].is_some() {
                 continue;
             }
-            let task = call.task_base + index as u64;
-            let event = match &result {
-                Ok(v) => EventKind::TaskDone { task, pid, name: name.clone(), result: v.clone() },
-                Err(e) => EventKind::TaskFailed { task, pid, name: name.clone(), error: e.0.clone() },
-            };
+            if self.task_events {
+                let task = call.task_base + index as u64;
+                events.push(match &result {
+                    Ok(v) => EventKind::TaskDone {
+                        task,
+                        pid,
+                        name: name.clone(),
+                        result: v.clone(),
+                    },
+                    Err(e) => EventKind::TaskFailed {
+                        task,
+                        pid,
+                        name: name.clone(),
+                        error: e.0.clone(),
+                    },
+                });
+            }
             call.results[index] = Some(result.map_err(|e| e.0));
             call.done += 1;
             call.order.push(index);
-            events.push(event);
         }
-        if self.task_events {
-            for event in events {
-                self.emit(event);
-            }
+        for event in events {
+            self.emit(event);
         }
     }
 
@@ -386,7 +445,11 @@ impl Driver {
         let terminating = self.pools[pool].state == PoolStateName::Terminate;
         let mut requeue = Vec::new();
         for r in assigned {
-            let Some(chunk) = self.calls.get(r.call as usize).and_then(|c| c.chunks.get(r.chunk as usize)) else {
+            let Some(chunk) = self
+                .calls
+                .get(r.call as usize)
+                .and_then(|c| c.chunks.get(r.chunk as usize))
+            else {
                 continue;
             };
             let started = chunk.started;
@@ -425,11 +488,20 @@ impl Driver {
                 continue;
             }
             let task = call.task_base + index as u64;
-            let message = format!("WorkerLostError: {} was lost: {name} (pid {pid}) {how}", call.task_label(index));
+            let message = format!(
+                "WorkerLostError: {} was lost: {name} (pid {pid}) {how}",
+                call.task_label(index)
+            );
             call.results[index] = Some(Err(message));
             call.done += 1;
             call.order.push(index);
-            events.push(EventKind::TaskLost { task, pid, name: name.clone(), signal, exitcode });
+            events.push(EventKind::TaskLost {
+                task,
+                pid,
+                name: name.clone(),
+                signal,
+                exitcode,
+            });
         }
         for e in events {
             self.emit(e);
@@ -438,12 +510,18 @@ impl Driver {
 
     fn has_outstanding_work(&self, pool: usize) -> bool {
         let p = &self.pools[pool];
-        !p.pending.is_empty() || p.workers.iter().any(|w| !self.children[*w].assigned.is_empty())
+        !p.pending.is_empty()
+            || p.workers
+                .iter()
+                .any(|w| !self.children[*w].assigned.is_empty())
     }
 
     /// Python's `_maintain_pool`: replace exited workers while running, and while a
     /// closed pool still has tasks to finish.
     pub(super) fn maintain_pool(&mut self, pool: usize) {
+        if self.shutting_down() {
+            return;
+        }
         let p = &self.pools[pool];
         let needed = match p.state {
             PoolStateName::Run => true,
@@ -458,7 +536,10 @@ impl Driver {
                 "RuntimeError: pool '{}' stopped replacing workers: 5 in a row died while starting",
                 self.pools[pool].var
             );
-            self.emit(EventKind::Error { message, python: String::new() });
+            self.emit(EventKind::Error {
+                message,
+                python: String::new(),
+            });
             self.cancel_pool_calls(pool, "RuntimeError: pool workers keep dying while starting");
             self.pools[pool].state = PoolStateName::Terminate;
             self.emit_pool_state(pool);
@@ -466,7 +547,10 @@ impl Driver {
         }
         if let Err(e) = self.fill_pool(pool) {
             let message = format!("OSError: cannot start a pool worker: {e}");
-            self.emit(EventKind::Error { message, python: String::new() });
+            self.emit(EventKind::Error {
+                message,
+                python: String::new(),
+            });
         }
     }
 
@@ -488,7 +572,11 @@ impl Driver {
     }
 
     fn cancel_pool_calls(&mut self, pool: usize, why: &str) {
-        for call in self.calls.iter_mut().filter(|c| c.pool == pool && !c.complete()) {
+        for call in self
+            .calls
+            .iter_mut()
+            .filter(|c| c.pool == pool && !c.complete())
+        {
             call.cancelled = Some(why.to_string());
         }
     }
