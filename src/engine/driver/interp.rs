@@ -776,22 +776,7 @@ impl Driver {
                 SubmitKind::ImapUnordered => c.order.get(next).copied(),
                 _ => c.results[next].as_ref().map(|_| next),
             };
-            let Some(index) = index else {
-                if let Some(why) = &c.cancelled {
-                    return (Some(Err(why.clone())), None);
-                }
-                return (
-                    None,
-                    Some(Blocked::Iterate {
-                        call,
-                        next,
-                        print,
-                        into,
-                        collected,
-                    }),
-                );
-            };
-            match c.results[index].clone() {
+            match index.and_then(|i| c.results[i].clone()) {
                 Some(Ok(v)) => {
                     if print {
                         self.print_main(&v.to_string());
@@ -801,16 +786,17 @@ impl Driver {
                 }
                 Some(Err(e)) => return (Some(Err(e)), None),
                 None => {
-                    return (
-                        None,
-                        Some(Blocked::Iterate {
-                            call,
-                            next,
-                            print,
-                            into,
-                            collected,
-                        }),
-                    );
+                    if let Some(why) = &c.cancelled {
+                        return (Some(Err(why.clone())), None);
+                    }
+                    let waiting = Blocked::Iterate {
+                        call,
+                        next,
+                        print,
+                        into,
+                        collected,
+                    };
+                    return (None, Some(waiting));
                 }
             }
         }
