@@ -414,3 +414,43 @@ fn headless_run_prints_the_program_output_and_exits_zero() {
     );
     assert!(run.stderr.contains(">>> pool.join()  # mistake: the pool is still running\nValueError: Pool is still running\n"), "{}", run.stderr);
 }
+
+#[test]
+fn initializer_runs_once_in_every_worker_before_tasks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = write_scenario(
+        dir.path(),
+        "init.toml",
+        r#"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 3
+initializer = "greet"
+initargs = ["hello"]
+[[step]]
+do = "map"
+on = "pool"
+func = "square"
+range = [0, 9]
+into = "out"
+[[step]]
+do = "close"
+on = "pool"
+[[step]]
+do = "join"
+on = "pool"
+"#,
+    );
+    let (events, run) = run_events(&["--file", scenario.to_str().expect("path")]);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    for n in 1..=3 {
+        let name = format!("ForkPoolWorker-{n}");
+        let pid = pid_named(&events, &name);
+        assert_eq!(
+            output_of(&events, pid),
+            format!("Initializing {name} 'hello'\n")
+        );
+    }
+    assert_all_gone(&reported_pids(&events), Duration::from_secs(2));
+}
