@@ -244,10 +244,10 @@ fn collect(
             return Err("the driver process ended early".into());
         };
         match event.kind {
-            EventKind::Step { index, .. } => {
+            EventKind::Step { index: Some(index), .. } => {
                 rec.began.insert(index, event.t);
             }
-            EventKind::StepDone { index, .. } => {
+            EventKind::StepDone { index: Some(index), .. } => {
                 rec.ended.insert(index, event.t);
                 if index + 1 == plan.pool.exit && !measured {
                     measured = true;

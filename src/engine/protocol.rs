@@ -16,10 +16,26 @@ pub enum Command {
     Step,
     /// Execute steps until the end.
     Continue,
+    /// Stop after the step in progress.
+    Pause,
+    /// A call typed at the keyboard, run by the main process between steps.
+    Interact(Interactive),
     /// Send a signal to one of the driver's live children.
     Signal { pid: i32, signal: i32 },
     /// End every child, reap them all, and exit.
     Shutdown,
+}
+
+/// Calls the dashboard can make on the scenario's objects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Interactive {
+    /// `process.join()` on the Process whose child has this PID.
+    JoinProcess { pid: i32 },
+    ClosePool { pool: usize },
+    JoinPool { pool: usize },
+    TerminatePool { pool: usize },
+    /// Grow or shrink a pool (not in Python: it shows workers coming and going).
+    Resize { pool: usize, processes: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,16 +93,26 @@ pub enum EventKind {
         stream: Stream,
         text: String,
     },
-    /// The main process begins a step (a Python call).
+    /// The main process begins a step (a Python call); `index` is None for a call typed
+    /// at the keyboard.
     Step {
-        index: usize,
+        index: Option<usize>,
         python: String,
     },
     /// The step returned (or raised): `outcome` is what the call gave back.
     StepDone {
-        index: usize,
+        index: Option<usize>,
         python: String,
         outcome: String,
+    },
+    /// A map-like call was submitted: `len` tasks in chunks of `chunksize`.
+    CallSubmitted {
+        call: u32,
+        pool: usize,
+        method: String,
+        func: Func,
+        len: usize,
+        chunksize: usize,
     },
     TaskQueued {
         task: u64,
@@ -126,6 +152,8 @@ pub enum EventKind {
         exitcode: i32,
     },
     PoolState {
+        id: usize,
+        processes: usize,
         pool: String,
         state: PoolStateName,
     },

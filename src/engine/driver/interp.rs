@@ -72,12 +72,20 @@ enum Outcome {
     Block(Blocked),
 }
 
+/// The step in progress: its place in the program (None when typed) and its Python.
+struct Current {
+    index: Option<usize>,
+    python: String,
+}
+
 #[derive(Default)]
 pub struct Interp {
     pc: usize,
     budget: Budget,
     blocked: Option<Blocked>,
-    current: Option<usize>,
+    current: Option<Current>,
+    /// Calls typed at the keyboard, run before the next scenario step.
+    typed: std::collections::VecDeque<(Op, String)>,
     slots: Vec<SlotVal>,
     started: Option<Instant>,
     finished: bool,
@@ -175,6 +183,10 @@ impl Driver {
                     None => return,
                 }
             }
+            if let Some((op, python)) = self.interp.typed.pop_front() {
+                self.begin_step(None, python, op);
+                continue;
+            }
             let Some(program) = &self.program else { return };
             if self.interp.finished {
                 return;
@@ -192,30 +204,52 @@ impl Driver {
             let step = program.steps[index].clone();
             self.interp.pc += 1;
             self.interp.started.get_or_insert_with(Instant::now);
-            self.interp.current = Some(index);
-            self.emit(EventKind::Step {
-                index,
-                python: step.python.clone(),
-            });
-            match self.exec(step.op) {
-                Outcome::Done(text) => self.finish_step(Ok(text)),
-                Outcome::Raise(message) => self.finish_step(Err(message)),
-                Outcome::Block(b) => self.interp.blocked = Some(b),
-            }
+            self.begin_step(Some(index), step.python, step.op);
         }
+    }
+
+    fn begin_step(&mut self, index: Option<usize>, python: String, op: Op) {
+        self.interp.current = Some(Current { index, python: python.clone() });
+        self.emit(EventKind::Step { index, python });
+        match self.exec(op) {
+            Outcome::Done(text) => self.finish_step(Ok(text)),
+            Outcome::Raise(message) => self.finish_step(Err(message)),
+            Outcome::Block(b) => self.interp.blocked = Some(b),
+        }
+    }
+
+    /// Queues a call typed at the keyboard; Python's main process can make it only when
+    /// it is not blocked in another call.
+    pub(super) fn interact(&mut self, op: Op, python: String) {
+        if let Some(current) = &self.interp.current {
+            let message = format!("RuntimeError: the main process is blocked in {}", current.python.lines().next().unwrap_or(""));
+            self.emit(EventKind::Error { message, python });
+            return;
+        }
+        self.interp.typed.push_back((op, python));
+    }
+
+    /// The slot holding pool `pool` or the Process whose child is `pid`.
+    pub(super) fn slot_of_pool(&self, pool: usize) -> Option<Slot> {
+        self.interp.slots.iter().position(|s| matches!(s, SlotVal::Pool(p) if *p == pool))
+    }
+
+    pub(super) fn slot_of_pid(&self, pid: i32) -> Option<Slot> {
+        self.interp.slots.iter().position(|s| match s {
+            SlotVal::Process(p) => self.processes[*p].child.is_some_and(|c| self.children[c].pid == pid),
+            _ => false,
+        })
+    }
+
+    pub(super) fn pause(&mut self) {
+        self.interp.budget = Budget::Paused;
     }
 
     fn finish_step(&mut self, result: Result<String, String>) {
         self.interp.blocked = None;
-        let Some(index) = self.interp.current.take() else {
+        let Some(Current { index, python }) = self.interp.current.take() else {
             return;
         };
-        let python = self
-            .program
-            .as_ref()
-            .and_then(|p| p.steps.get(index))
-            .map(|s| s.python.clone())
-            .unwrap_or_default();
         let outcome = match result {
             Ok(text) => text,
             Err(message) => {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::capture::CaptureStream;
 use crate::engine::program::{Program, RunSettings};
-use crate::engine::protocol::{Command, Event, EventKind, FromWorker, Stream};
+use crate::engine::protocol::{Command, Event, EventKind, FromWorker, Interactive, Stream};
 use crate::engine::sys;
 use crate::engine::wire::{Fill, FrameReader, FrameWriter};
 
@@ -343,6 +343,8 @@ impl Driver {
             } => self.load(program, task_events),
             Command::Step => self.interp.allow_steps(1),
             Command::Continue => self.interp.allow_all(),
+            Command::Pause => self.pause(),
+            Command::Interact(call) => self.on_interactive(call),
             Command::Signal { pid, signal } => self.signal_pid(pid, signal),
             Command::Shutdown => self.begin_shutdown(),
         }
@@ -360,6 +362,37 @@ impl Driver {
         };
         self.program = Some(program);
         self.emit(kind);
+    }
+
+    fn on_interactive(&mut self, call: Interactive) {
+        use crate::engine::program::Op;
+        let pool_call = |d: &Driver, pool: usize, make: fn(usize) -> Op, method: &str| {
+            let slot = d.slot_of_pool(pool)?;
+            let python = format!("{}.{method}()", d.pools[pool].var);
+            Some((make(slot), python))
+        };
+        let typed = match call {
+            Interactive::Resize { pool, processes } => {
+                if pool < self.pools.len() {
+                    self.resize_pool(pool, processes);
+                }
+                return;
+            }
+            Interactive::JoinProcess { pid } => self.slot_of_pid(pid).map(|slot| {
+                let name = self.program.as_ref().and_then(|p| p.slots.get(slot)).cloned().unwrap_or_default();
+                (Op::Join { slot, timeout: None }, format!("{name}.join()"))
+            }),
+            Interactive::ClosePool { pool } => pool_call(self, pool, |slot| Op::Close { slot }, "close"),
+            Interactive::JoinPool { pool } => pool_call(self, pool, |slot| Op::JoinPool { slot }, "join"),
+            Interactive::TerminatePool { pool } => pool_call(self, pool, |slot| Op::TerminatePool { slot }, "terminate"),
+        };
+        match typed {
+            Some((op, python)) => self.interact(op, python),
+            None => self.emit(EventKind::Error {
+                message: "NameError: no such Process or Pool in this scenario".into(),
+                python: String::new(),
+            }),
+        }
     }
 
     fn signal_pid(&mut self, pid: i32, signal: i32) {

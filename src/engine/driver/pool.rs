@@ -179,6 +179,8 @@ impl Driver {
     fn emit_pool_state(&mut self, pool: usize) {
         let p = &self.pools[pool];
         let kind = EventKind::PoolState {
+            id: pool,
+            processes: p.processes,
             pool: p.var.clone(),
             state: p.state,
         };
@@ -192,14 +194,13 @@ impl Driver {
 
     /// Python's `_repopulate_pool`: start workers until there are `processes` of them.
     fn fill_pool(&mut self, pool: usize) -> std::io::Result<()> {
-        while self.pools[pool].workers.len() < self.pools[pool].processes {
+        // Workers told to stop are on their way out and do not count.
+        let staying = |d: &Driver| d.pools[pool].workers.iter().filter(|w| !d.children[**w].stop_sent).count();
+        while staying(self) < self.pools[pool].processes {
             let p = &self.pools[pool];
             self.identity += 1;
             let name = format!("{}-{}", p.method.pool_worker_prefix(), self.identity);
-            let job = Job::PoolWorker {
-                initializer: p.initializer.clone(),
-                maxtasks: p.maxtasks,
-            };
+            let job = Job::PoolWorker { initializer: p.initializer.clone(), maxtasks: p.maxtasks };
             let method = p.method;
             let id = self.spawn_child(name, Role::PoolWorker, Owner::Pool(pool), method, job)?;
             self.pools[pool].workers.push(id);
@@ -256,6 +257,9 @@ impl Driver {
                 self.emit(kind);
             }
         }
+        let method = kind.method().to_string();
+        let submitted = EventKind::CallSubmitted { call: call as u32, pool, method, func, len: total, chunksize };
+        self.emit(submitted);
         let results = vec![None; total];
         self.calls.push(CallState {
             pool,
@@ -579,6 +583,33 @@ impl Driver {
         {
             call.cancelled = Some(why.to_string());
         }
+    }
+
+    /// Sets how many workers a pool keeps: new ones start at once, surplus ones finish
+    /// what they hold and exit.
+    pub(super) fn resize_pool(&mut self, pool: usize, processes: usize) {
+        if self.pools[pool].state == PoolStateName::Terminate || processes == 0 {
+            return;
+        }
+        self.pools[pool].processes = processes;
+        let mut active: Vec<ChildId> = self.pools[pool]
+            .workers
+            .iter()
+            .copied()
+            .filter(|w| !self.children[*w].stop_sent)
+            .collect();
+        // Idle workers retire first.
+        active.sort_by_key(|w| self.children[*w].assigned.len());
+        for id in active.iter().copied().take(active.len().saturating_sub(processes)) {
+            let c = &mut self.children[id];
+            c.stop_sent = true;
+            let _ = c.tx.push(&ToWorker::Stop);
+        }
+        if let Err(e) = self.fill_pool(pool) {
+            let message = format!("OSError: cannot start a pool worker: {e}");
+            self.emit(EventKind::Error { message, python: String::new() });
+        }
+        self.emit_pool_state(pool);
     }
 
     /// The first worker of a pool that is in the middle of a task.
