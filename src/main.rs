@@ -1,20 +1,15 @@
 //! pooltop: a terminal UI that makes a pool of real worker processes visible.
 //! This file is the command line; the engine, scenarios and front ends live in modules.
 
-mod bench;
-mod engine;
-mod headless;
-mod scenario;
-mod workload;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use engine::program::StartMethod;
-use workload::CostKind;
+use pooltop::engine::program::StartMethod;
+use pooltop::workload::CostKind;
+use pooltop::{bench, engine, headless, scenario, tui};
 
 /// Most workers one pool may have: beyond this a class demo is a fork bomb.
 const MAX_WORKERS: usize = 512;
@@ -32,6 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Open the live dashboard on a scenario (the default command).
+    Tui(TuiArgs),
     /// Run a scenario headless: print what the processes print, in arrival order.
     Run(RunArgs),
     /// List the built-in scenarios.
@@ -77,6 +74,37 @@ struct RunArgs {
     /// Also print each Python call, its outcome, and process starts and exits (stderr).
     #[arg(long)]
     trace: bool,
+}
+
+#[derive(Args, Default)]
+struct TuiArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// How often CPU and process figures are sampled, in milliseconds (at least 200).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    refresh: u64,
+    /// Write one frame as SVG to FILE instead of opening the dashboard (with --after).
+    #[arg(long, value_name = "FILE")]
+    screenshot: Option<PathBuf>,
+    /// When to take the screenshot: a number of steps, a time such as 2s, or 'end'.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "end",
+        requires = "screenshot"
+    )]
+    after: String,
+    /// Size of the screenshot in cells.
+    #[arg(
+        long,
+        value_name = "WxH",
+        default_value = "120x40",
+        requires = "screenshot"
+    )]
+    size: String,
+    /// Keys to press just before the screenshot, e.g. '?' for the help.
+    #[arg(long, value_name = "KEYS", default_value = "", requires = "screenshot")]
+    keys: String,
 }
 
 #[derive(Args)]
@@ -154,7 +182,13 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        None => run_headless(ScenarioArgs::default(), None, false),
+        None => run_tui(TuiArgs {
+            refresh: 1000,
+            after: "end".into(),
+            size: "120x40".into(),
+            ..TuiArgs::default()
+        }),
+        Some(Cmd::Tui(args)) => run_tui(args),
         Some(Cmd::Run(args)) => run_headless(args.scenario, args.events, args.trace),
         Some(Cmd::List) => {
             let mut out = std::io::stdout().lock();
@@ -187,4 +221,47 @@ fn run_headless(args: ScenarioArgs, events: Option<String>, trace: bool) -> Exit
         Err(e) => return fail(&e),
     };
     headless::run(scenario, sink, trace)
+}
+
+fn parse_size(text: &str) -> Result<(u16, u16), String> {
+    let (w, h) = text
+        .split_once('x')
+        .ok_or_else(|| format!("--size is WxH, e.g. 120x40, not '{text}'"))?;
+    let w: u16 = w.parse().map_err(|_| format!("--size: bad width '{w}'"))?;
+    let h: u16 = h.parse().map_err(|_| format!("--size: bad height '{h}'"))?;
+    if !(20..=500).contains(&w) || !(10..=300).contains(&h) {
+        return Err(format!("--size {w}x{h} is out of range (20x10 to 500x300)"));
+    }
+    Ok((w, h))
+}
+
+fn run_tui(args: TuiArgs) -> ExitCode {
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    if args.refresh < 200 || args.refresh > 60_000 {
+        return fail("--refresh must be between 200 and 60000 milliseconds");
+    }
+    let capture = match args.screenshot {
+        None => None,
+        Some(path) => {
+            let after = match tui::After::parse(&args.after) {
+                Ok(a) => a,
+                Err(e) => return fail(&e),
+            };
+            let size = match parse_size(&args.size) {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            Some(tui::Capture {
+                path,
+                after,
+                size,
+                keys: args.keys,
+            })
+        }
+    };
+    let refresh = std::time::Duration::from_millis(args.refresh);
+    tui::run(scenario, tui::Options { refresh, capture })
 }

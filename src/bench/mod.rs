@@ -244,10 +244,14 @@ fn collect(
             return Err("the driver process ended early".into());
         };
         match event.kind {
-            EventKind::Step { index: Some(index), .. } => {
+            EventKind::Step {
+                index: Some(index), ..
+            } => {
                 rec.began.insert(index, event.t);
             }
-            EventKind::StepDone { index: Some(index), .. } => {
+            EventKind::StepDone {
+                index: Some(index), ..
+            } => {
                 rec.ended.insert(index, event.t);
                 if index + 1 == plan.pool.exit && !measured {
                     measured = true;

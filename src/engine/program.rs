@@ -106,6 +106,10 @@ impl Items {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The argument list of item `i`.
     pub fn args(&self, i: usize) -> Vec<Value> {
         match self {

@@ -30,12 +30,23 @@ pub enum Command {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Interactive {
     /// `process.join()` on the Process whose child has this PID.
-    JoinProcess { pid: i32 },
-    ClosePool { pool: usize },
-    JoinPool { pool: usize },
-    TerminatePool { pool: usize },
+    JoinProcess {
+        pid: i32,
+    },
+    ClosePool {
+        pool: usize,
+    },
+    JoinPool {
+        pool: usize,
+    },
+    TerminatePool {
+        pool: usize,
+    },
     /// Grow or shrink a pool (not in Python: it shows workers coming and going).
-    Resize { pool: usize, processes: usize },
+    Resize {
+        pool: usize,
+        processes: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -144,7 +144,7 @@ impl FrameReader {
     }
 
     /// The next complete frame, if one is buffered.
-    pub fn next<T: DeserializeOwned>(&mut self) -> io::Result<Option<T>> {
+    pub fn next_frame<T: DeserializeOwned>(&mut self) -> io::Result<Option<T>> {
         let avail = &self.buf[self.start..];
         if avail.len() < 4 {
             return Ok(None);
@@ -168,7 +168,7 @@ impl FrameReader {
     /// Blocks until a whole frame arrives; `Ok(None)` at end of file.
     pub fn recv_blocking<T: DeserializeOwned>(&mut self, fd: RawFd) -> io::Result<Option<T>> {
         loop {
-            if let Some(msg) = self.next()? {
+            if let Some(msg) = self.next_frame()? {
                 return Ok(Some(msg));
             }
             match self.fill(fd)? {

@@ -110,7 +110,7 @@ impl PoolWorker<'_> {
         let mut chunks_done = 0u32;
         loop {
             loop {
-                let msg = match self.rx.next::<ToWorker>() {
+                let msg = match self.rx.next_frame::<ToWorker>() {
                     Ok(Some(msg)) => msg,
                     Ok(None) => break,
                     Err(_) => return 1,

@@ -136,7 +136,9 @@ fn trace(event: &Event) {
             pid,
             exitcode,
         } => format!("    [{name} pid {pid} exited, exitcode {exitcode}]"),
-        EventKind::PoolState { pool, state, .. } => format!("    [{pool}: state {}]", state.as_str()),
+        EventKind::PoolState { pool, state, .. } => {
+            format!("    [{pool}: state {}]", state.as_str())
+        }
         _ => return,
     };
     let _ = io::stdout().flush();

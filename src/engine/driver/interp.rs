@@ -209,7 +209,10 @@ impl Driver {
     }
 
     fn begin_step(&mut self, index: Option<usize>, python: String, op: Op) {
-        self.interp.current = Some(Current { index, python: python.clone() });
+        self.interp.current = Some(Current {
+            index,
+            python: python.clone(),
+        });
         self.emit(EventKind::Step { index, python });
         match self.exec(op) {
             Outcome::Done(text) => self.finish_step(Ok(text)),
@@ -222,7 +225,10 @@ impl Driver {
     /// it is not blocked in another call.
     pub(super) fn interact(&mut self, op: Op, python: String) {
         if let Some(current) = &self.interp.current {
-            let message = format!("RuntimeError: the main process is blocked in {}", current.python.lines().next().unwrap_or(""));
+            let message = format!(
+                "RuntimeError: the main process is blocked in {}",
+                current.python.lines().next().unwrap_or("")
+            );
             self.emit(EventKind::Error { message, python });
             return;
         }
@@ -231,12 +237,17 @@ impl Driver {
 
     /// The slot holding pool `pool` or the Process whose child is `pid`.
     pub(super) fn slot_of_pool(&self, pool: usize) -> Option<Slot> {
-        self.interp.slots.iter().position(|s| matches!(s, SlotVal::Pool(p) if *p == pool))
+        self.interp
+            .slots
+            .iter()
+            .position(|s| matches!(s, SlotVal::Pool(p) if *p == pool))
     }
 
     pub(super) fn slot_of_pid(&self, pid: i32) -> Option<Slot> {
         self.interp.slots.iter().position(|s| match s {
-            SlotVal::Process(p) => self.processes[*p].child.is_some_and(|c| self.children[c].pid == pid),
+            SlotVal::Process(p) => self.processes[*p]
+                .child
+                .is_some_and(|c| self.children[c].pid == pid),
             _ => false,
         })
     }

@@ -288,7 +288,7 @@ impl Driver {
             // Output written before these frames is already queued: report it first.
             self.drain_capture();
             loop {
-                match self.children[id].rx.next::<FromWorker>() {
+                match self.children[id].rx.next_frame::<FromWorker>() {
                     Ok(Some(msg)) => self.on_worker_message(id, msg),
                     Ok(None) => break,
                     Err(_) => {
@@ -313,7 +313,7 @@ impl Driver {
         loop {
             let fill = self.link_rx.fill(self.link_fd);
             loop {
-                match self.link_rx.next::<Command>() {
+                match self.link_rx.next_frame::<Command>() {
                     Ok(Some(cmd)) => self.on_command(cmd),
                     Ok(None) => break,
                     Err(_) => {
@@ -379,12 +379,29 @@ impl Driver {
                 return;
             }
             Interactive::JoinProcess { pid } => self.slot_of_pid(pid).map(|slot| {
-                let name = self.program.as_ref().and_then(|p| p.slots.get(slot)).cloned().unwrap_or_default();
-                (Op::Join { slot, timeout: None }, format!("{name}.join()"))
+                let name = self
+                    .program
+                    .as_ref()
+                    .and_then(|p| p.slots.get(slot))
+                    .cloned()
+                    .unwrap_or_default();
+                (
+                    Op::Join {
+                        slot,
+                        timeout: None,
+                    },
+                    format!("{name}.join()"),
+                )
             }),
-            Interactive::ClosePool { pool } => pool_call(self, pool, |slot| Op::Close { slot }, "close"),
-            Interactive::JoinPool { pool } => pool_call(self, pool, |slot| Op::JoinPool { slot }, "join"),
-            Interactive::TerminatePool { pool } => pool_call(self, pool, |slot| Op::TerminatePool { slot }, "terminate"),
+            Interactive::ClosePool { pool } => {
+                pool_call(self, pool, |slot| Op::Close { slot }, "close")
+            }
+            Interactive::JoinPool { pool } => {
+                pool_call(self, pool, |slot| Op::JoinPool { slot }, "join")
+            }
+            Interactive::TerminatePool { pool } => {
+                pool_call(self, pool, |slot| Op::TerminatePool { slot }, "terminate")
+            }
         };
         match typed {
             Some((op, python)) => self.interact(op, python),

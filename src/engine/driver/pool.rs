@@ -195,12 +195,21 @@ impl Driver {
     /// Python's `_repopulate_pool`: start workers until there are `processes` of them.
     fn fill_pool(&mut self, pool: usize) -> std::io::Result<()> {
         // Workers told to stop are on their way out and do not count.
-        let staying = |d: &Driver| d.pools[pool].workers.iter().filter(|w| !d.children[**w].stop_sent).count();
+        let staying = |d: &Driver| {
+            d.pools[pool]
+                .workers
+                .iter()
+                .filter(|w| !d.children[**w].stop_sent)
+                .count()
+        };
         while staying(self) < self.pools[pool].processes {
             let p = &self.pools[pool];
             self.identity += 1;
             let name = format!("{}-{}", p.method.pool_worker_prefix(), self.identity);
-            let job = Job::PoolWorker { initializer: p.initializer.clone(), maxtasks: p.maxtasks };
+            let job = Job::PoolWorker {
+                initializer: p.initializer.clone(),
+                maxtasks: p.maxtasks,
+            };
             let method = p.method;
             let id = self.spawn_child(name, Role::PoolWorker, Owner::Pool(pool), method, job)?;
             self.pools[pool].workers.push(id);
@@ -258,7 +267,14 @@ impl Driver {
             }
         }
         let method = kind.method().to_string();
-        let submitted = EventKind::CallSubmitted { call: call as u32, pool, method, func, len: total, chunksize };
+        let submitted = EventKind::CallSubmitted {
+            call: call as u32,
+            pool,
+            method,
+            func,
+            len: total,
+            chunksize,
+        };
         self.emit(submitted);
         let results = vec![None; total];
         self.calls.push(CallState {
@@ -600,14 +616,21 @@ impl Driver {
             .collect();
         // Idle workers retire first.
         active.sort_by_key(|w| self.children[*w].assigned.len());
-        for id in active.iter().copied().take(active.len().saturating_sub(processes)) {
+        for id in active
+            .iter()
+            .copied()
+            .take(active.len().saturating_sub(processes))
+        {
             let c = &mut self.children[id];
             c.stop_sent = true;
             let _ = c.tx.push(&ToWorker::Stop);
         }
         if let Err(e) = self.fill_pool(pool) {
             let message = format!("OSError: cannot start a pool worker: {e}");
-            self.emit(EventKind::Error { message, python: String::new() });
+            self.emit(EventKind::Error {
+                message,
+                python: String::new(),
+            });
         }
         self.emit_pool_state(pool);
     }

@@ -1,0 +1,755 @@
+//! `update`: the one place the dashboard's state changes. It takes a message (a key, an
+//! engine event, a sample, a tick) and returns effects for the runtime to carry out.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use crate::engine::program::Op;
+use crate::engine::protocol::{
+    Command, Event, EventKind, Interactive, PoolStateName, Role, Stream,
+};
+use crate::engine::sys;
+use crate::monitor::Sample;
+
+use super::model::*;
+
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Seconds on the driver's clock.
+    Tick(f64),
+    /// An engine event; `None` once the driver has gone.
+    Driver(Option<Event>),
+    Sample(Sample),
+    /// SIGINT, SIGTERM or SIGHUP reached pooltop.
+    Quit,
+}
+
+#[derive(Debug)]
+pub enum Effect {
+    Send(Command),
+    /// Start a fresh driver for the same program.
+    Restart,
+    /// Save the current frame as an SVG file.
+    Screenshot,
+    Quit,
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Mouse(m) => {
+            on_mouse(app, m);
+            vec![]
+        }
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            vec![]
+        }
+        Msg::Tick(now) => {
+            app.now = app.now.max(now);
+            vec![]
+        }
+        Msg::Driver(Some(event)) => {
+            on_event(app, event);
+            vec![]
+        }
+        Msg::Driver(None) => {
+            if !app.quitting {
+                app.phase = Phase::DriverGone;
+                for p in app.procs.iter_mut().filter(|p| !p.state.ended()) {
+                    p.state = ProcState::Killed;
+                }
+                log(
+                    app,
+                    LogKind::Error,
+                    "the main process (driver) went away; r restarts".into(),
+                );
+            }
+            vec![]
+        }
+        Msg::Sample(sample) => {
+            on_sample(app, sample);
+            vec![]
+        }
+        Msg::Quit => quit(app),
+    }
+}
+
+fn quit(app: &mut App) -> Vec<Effect> {
+    app.quitting = true;
+    vec![Effect::Quit]
+}
+
+fn log(app: &mut App, kind: LogKind, text: String) {
+    app.log.push_back(LogLine {
+        t: app.now,
+        kind,
+        text,
+    });
+    while app.log.len() > MAX_LOG {
+        app.log.pop_front();
+    }
+}
+
+// ---- keys -------------------------------------------------------------------------
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == crossterm::event::KeyEventKind::Release {
+        return vec![];
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return quit(app);
+    }
+    app.status = None;
+    match app.overlay {
+        Overlay::Help => {
+            app.overlay = Overlay::None;
+            if key.code == KeyCode::Char('q') {
+                return quit(app);
+            }
+            return vec![];
+        }
+        Overlay::Signals(i) => return on_signal_menu(app, i, key.code),
+        Overlay::None => {}
+    }
+    match key.code {
+        KeyCode::Char('q') => quit(app),
+        KeyCode::Char('?') | KeyCode::F(1) => {
+            app.overlay = Overlay::Help;
+            vec![]
+        }
+        KeyCode::Char('s') => start(app),
+        KeyCode::Char('n') => step(app),
+        KeyCode::Char(' ') => pause_or_continue(app),
+        KeyCode::Char('r') => vec![Effect::Restart],
+        KeyCode::Char('t') => signal_selection(app, libc::SIGTERM),
+        KeyCode::Char('k') => signal_selection(app, libc::SIGKILL),
+        KeyCode::Char('p') => pause_selection(app),
+        KeyCode::Char('j') => join_selection(app),
+        KeyCode::Char('c') => close_pool(app),
+        KeyCode::Char('+') | KeyCode::Char('=') => resize(app, 1),
+        KeyCode::Char('-') | KeyCode::Char('_') => resize(app, -1),
+        KeyCode::Char('x') | KeyCode::F(9) => {
+            app.overlay = Overlay::Signals(0);
+            vec![]
+        }
+        KeyCode::Char('o') => {
+            app.output_mode = match app.output_mode {
+                OutputMode::Both => OutputMode::Interleaved,
+                OutputMode::Interleaved => OutputMode::PerProcess,
+                OutputMode::PerProcess => OutputMode::Both,
+            };
+            vec![]
+        }
+        KeyCode::Char('e') => vec![Effect::Screenshot],
+        KeyCode::Tab | KeyCode::BackTab => {
+            app.focus = match app.focus {
+                Focus::Processes => Focus::Output,
+                Focus::Output => Focus::Processes,
+            };
+            vec![]
+        }
+        KeyCode::Up => {
+            move_cursor(app, -1);
+            vec![]
+        }
+        KeyCode::Down => {
+            move_cursor(app, 1);
+            vec![]
+        }
+        KeyCode::PageUp => {
+            app.output_scroll = app.output_scroll.saturating_add(10);
+            vec![]
+        }
+        KeyCode::PageDown => {
+            app.output_scroll = app.output_scroll.saturating_sub(10);
+            vec![]
+        }
+        KeyCode::End => {
+            app.output_scroll = 0;
+            vec![]
+        }
+        KeyCode::Esc => vec![],
+        _ => vec![],
+    }
+}
+
+fn load_command(app: &App) -> Effect {
+    Effect::Send(Command::Load {
+        program: app.program.clone(),
+        task_events: true,
+    })
+}
+
+fn start(app: &mut App) -> Vec<Effect> {
+    match app.phase {
+        Phase::Ready => {
+            app.phase = Phase::Running;
+            vec![load_command(app), Effect::Send(Command::Continue)]
+        }
+        Phase::Paused => {
+            app.phase = Phase::Running;
+            vec![Effect::Send(Command::Continue)]
+        }
+        Phase::Running => {
+            app.status = Some("already running (space pauses)".into());
+            vec![]
+        }
+        Phase::Finished => {
+            app.status = Some("the scenario has finished: r runs it again".into());
+            vec![]
+        }
+        Phase::DriverGone => vec![Effect::Restart],
+    }
+}
+
+fn step(app: &mut App) -> Vec<Effect> {
+    match app.phase {
+        Phase::Ready => {
+            app.phase = Phase::Paused;
+            vec![load_command(app), Effect::Send(Command::Step)]
+        }
+        Phase::Paused => vec![Effect::Send(Command::Step)],
+        Phase::Running => {
+            app.phase = Phase::Paused;
+            vec![Effect::Send(Command::Pause)]
+        }
+        Phase::Finished | Phase::DriverGone => {
+            app.status = Some("nothing left to step: r runs it again".into());
+            vec![]
+        }
+    }
+}
+
+fn pause_or_continue(app: &mut App) -> Vec<Effect> {
+    match app.phase {
+        Phase::Running => {
+            app.phase = Phase::Paused;
+            vec![Effect::Send(Command::Pause)]
+        }
+        _ => start(app),
+    }
+}
+
+/// The live processes a key acts on: the selected one, or every pool worker.
+fn targets(app: &App) -> Vec<(i32, String)> {
+    match app.selection {
+        Selection::Proc(pid) => app
+            .proc(pid)
+            .filter(|p| !p.state.ended() && p.role != Role::Main)
+            .map(|p| vec![(p.pid, p.name.clone())])
+            .unwrap_or_default(),
+        Selection::AllWorkers => app
+            .live_workers()
+            .iter()
+            .map(|p| (p.pid, p.name.clone()))
+            .collect(),
+    }
+}
+
+fn no_target(app: &mut App) -> Vec<Effect> {
+    app.status = Some(match app.selection {
+        Selection::AllWorkers => "no live pool workers".into(),
+        Selection::Proc(pid) if app.proc(pid).is_some_and(|p| p.role == Role::Main) => {
+            "that is the main process: select a worker or Process (Up/Down)".into()
+        }
+        Selection::Proc(_) => "that process has exited".into(),
+    });
+    vec![]
+}
+
+fn send_signal(app: &mut App, signal: i32) -> Vec<Effect> {
+    let targets = targets(app);
+    if targets.is_empty() {
+        return no_target(app);
+    }
+    let names: Vec<&str> = targets.iter().map(|(_, n)| n.as_str()).collect();
+    app.status = Some(format!(
+        "{} sent to {}",
+        sys::signal_name(signal),
+        names.join(", ")
+    ));
+    targets
+        .iter()
+        .map(|(pid, _)| Effect::Send(Command::Signal { pid: *pid, signal }))
+        .collect()
+}
+
+fn signal_selection(app: &mut App, signal: i32) -> Vec<Effect> {
+    // t with every worker selected is the pool's own terminate().
+    if signal == libc::SIGTERM
+        && app.selection == Selection::AllWorkers
+        && let Some(pool) = app
+            .pool_index()
+            .filter(|i| app.pools[*i].state != PoolStateName::Terminate)
+    {
+        return vec![Effect::Send(Command::Interact(
+            Interactive::TerminatePool { pool },
+        ))];
+    }
+    send_signal(app, signal)
+}
+
+fn pause_selection(app: &mut App) -> Vec<Effect> {
+    let targets = targets(app);
+    let Some((first, _)) = targets.first() else {
+        return no_target(app);
+    };
+    let stopped = app
+        .proc(*first)
+        .is_some_and(|p| p.state == ProcState::Stopped);
+    send_signal(
+        app,
+        if stopped {
+            libc::SIGCONT
+        } else {
+            libc::SIGSTOP
+        },
+    )
+}
+
+fn join_selection(app: &mut App) -> Vec<Effect> {
+    match app.selected_proc() {
+        Some(p) if p.role == Role::Process => {
+            vec![Effect::Send(Command::Interact(Interactive::JoinProcess {
+                pid: p.pid,
+            }))]
+        }
+        Some(p) if p.role == Role::Main => {
+            app.status = Some("a process cannot join itself".into());
+            vec![]
+        }
+        _ => match app.pool_index() {
+            Some(pool) => vec![Effect::Send(Command::Interact(Interactive::JoinPool {
+                pool,
+            }))],
+            None => {
+                app.status = Some("select a Process to join (no pool yet)".into());
+                vec![]
+            }
+        },
+    }
+}
+
+fn close_pool(app: &mut App) -> Vec<Effect> {
+    match app.pool_index() {
+        Some(pool) => vec![Effect::Send(Command::Interact(Interactive::ClosePool {
+            pool,
+        }))],
+        None => {
+            app.status = Some("no pool to close yet".into());
+            vec![]
+        }
+    }
+}
+
+/// The pool size the program will use when it has not started yet.
+pub fn planned_workers(app: &App) -> usize {
+    if let Some(w) = app.program.settings.workers {
+        return w;
+    }
+    app.program
+        .steps
+        .iter()
+        .find_map(|s| match &s.op {
+            Op::NewPool { processes, .. } => {
+                Some(processes.map_or(crate::engine::cpu_count(), |p| p.max(1) as usize))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(crate::engine::cpu_count)
+}
+
+fn resize(app: &mut App, delta: i64) -> Vec<Effect> {
+    const MAX: usize = 512;
+    if let Some(pool) = app
+        .pool_index()
+        .filter(|i| app.pools[*i].state == PoolStateName::Run)
+    {
+        let now = app.pools[pool].processes;
+        let processes = (now as i64 + delta).clamp(1, MAX as i64) as usize;
+        app.pools[pool].processes = processes;
+        app.status = Some(format!("{}: {processes} workers", app.pools[pool].name));
+        return vec![Effect::Send(Command::Interact(Interactive::Resize {
+            pool,
+            processes,
+        }))];
+    }
+    if app.phase == Phase::Ready {
+        let processes = (planned_workers(app) as i64 + delta).clamp(1, MAX as i64) as usize;
+        app.program.settings.workers = Some(processes);
+        app.status = Some(format!("pools will start {processes} workers"));
+        return vec![];
+    }
+    app.status = Some("no running pool to resize".into());
+    vec![]
+}
+
+fn on_signal_menu(app: &mut App, cursor: usize, code: KeyCode) -> Vec<Effect> {
+    match code {
+        KeyCode::Up => app.overlay = Overlay::Signals(cursor.saturating_sub(1)),
+        KeyCode::Down => app.overlay = Overlay::Signals((cursor + 1).min(SIGNALS.len() - 1)),
+        KeyCode::Enter => {
+            app.overlay = Overlay::None;
+            return send_signal(app, SIGNALS[cursor].0);
+        }
+        KeyCode::Char(c) if c.is_ascii_digit() => {
+            let i = c.to_digit(10).unwrap_or(0) as usize;
+            if i >= 1 && i <= SIGNALS.len() {
+                app.overlay = Overlay::None;
+                return send_signal(app, SIGNALS[i - 1].0);
+            }
+        }
+        _ => app.overlay = Overlay::None,
+    }
+    vec![]
+}
+
+fn move_cursor(app: &mut App, delta: i64) {
+    if app.focus == Focus::Output {
+        app.output_scroll = if delta < 0 {
+            app.output_scroll + 1
+        } else {
+            app.output_scroll.saturating_sub(1)
+        };
+        return;
+    }
+    let items = app.selectables();
+    if items.is_empty() {
+        return;
+    }
+    let at = items.iter().position(|s| *s == app.selection).unwrap_or(0) as i64;
+    let next = (at + delta).clamp(0, items.len() as i64 - 1) as usize;
+    app.selection = items[next];
+}
+
+// ---- mouse ------------------------------------------------------------------------
+
+fn on_mouse(app: &mut App, m: MouseEvent) {
+    let areas = crate::ui::layout::areas(app);
+    let inside = |r: ratatui::layout::Rect| {
+        r.contains(ratatui::layout::Position {
+            x: m.column,
+            y: m.row,
+        })
+    };
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            if inside(areas.procs) {
+                app.focus = Focus::Processes;
+                let first_row = areas.procs.y + 2;
+                if m.row >= first_row {
+                    let items = app.selectables();
+                    if let Some(sel) = items.get((m.row - first_row) as usize) {
+                        app.selection = *sel;
+                    }
+                }
+            } else if inside(areas.output) {
+                app.focus = Focus::Output;
+            }
+        }
+        MouseEventKind::ScrollUp if inside(areas.output) => app.output_scroll += 3,
+        MouseEventKind::ScrollDown if inside(areas.output) => {
+            app.output_scroll = app.output_scroll.saturating_sub(3)
+        }
+        _ => {}
+    }
+}
+
+// ---- engine events ------------------------------------------------------------------
+
+fn add_proc(app: &mut App, name: String, pid: i32, ppid: i32, role: Role) {
+    if app.proc(pid).is_some_and(|p| !p.state.ended()) {
+        return;
+    }
+    let color = app.next_color;
+    app.next_color += 1;
+    app.procs.push(ProcRow {
+        name,
+        pid,
+        ppid,
+        role,
+        state: ProcState::Starting,
+        cpu: None,
+        rss_kib: None,
+        core: None,
+        tasks_done: 0,
+        current: None,
+        exitcode: None,
+        start_ms: None,
+        color,
+    });
+}
+
+pub fn on_event(app: &mut App, event: Event) {
+    app.now = app.now.max(event.t);
+    match event.kind {
+        EventKind::Loaded { pid, .. } => {
+            add_proc(
+                app,
+                "MainProcess".into(),
+                pid,
+                std::process::id() as i32,
+                Role::Main,
+            );
+            if let Some(p) = app.proc_mut(pid) {
+                p.state = ProcState::Running;
+            }
+            app.main_pid = Some(pid);
+        }
+        EventKind::Created {
+            name,
+            pid,
+            ppid,
+            role,
+        } => add_proc(app, name, pid, ppid, role),
+        EventKind::Spawned { pid, start_ms, .. } => {
+            if let Some(p) = app.proc_mut(pid) {
+                p.start_ms = Some(start_ms);
+                if p.state == ProcState::Starting {
+                    p.state = ProcState::Running;
+                }
+            }
+        }
+        EventKind::Output {
+            pid, stream, text, ..
+        } => push_output(app, pid, stream, text),
+        EventKind::Step { index, python } => {
+            app.started_at.get_or_insert(event.t);
+            app.current = Some((index, python));
+        }
+        EventKind::StepDone {
+            index,
+            python,
+            outcome,
+        } => {
+            app.current = None;
+            if let Some(i) = index {
+                app.steps_done = i + 1;
+            }
+            let line = python.lines().next().unwrap_or("").trim().to_string();
+            let text = if outcome.is_empty() {
+                line
+            } else {
+                format!("{line} -> {outcome}")
+            };
+            log(app, LogKind::Call, text);
+        }
+        EventKind::Error { message, .. } => log(app, LogKind::Error, message),
+        EventKind::CallSubmitted {
+            call,
+            pool,
+            method,
+            func,
+            len,
+            chunksize,
+        } => app.calls.push(CallInfo {
+            call,
+            pool,
+            method,
+            func: func.name().into(),
+            len,
+            chunksize,
+            results: vec![None; len],
+            order: Vec::new(),
+        }),
+        EventKind::TaskQueued {
+            task,
+            call,
+            index,
+            func,
+            args,
+        } => {
+            let label = match &args {
+                crate::engine::value::Value::Tuple(items) => {
+                    let parts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+                    format!("{func}({})", parts.join(", "))
+                }
+                v => format!("{func}({v})"),
+            };
+            let label = label.replace("func::", "");
+            app.tasks.all.insert(task, TaskInfo { call, index, label });
+            app.tasks.pending.insert(task, ());
+            app.tasks.total += 1;
+        }
+        EventKind::TaskStarted { task, pid, .. } => {
+            app.tasks.pending.remove(&task);
+            app.tasks.running.insert(pid, task);
+            if let Some(p) = app.proc_mut(pid) {
+                p.current = Some(task);
+            }
+        }
+        EventKind::TaskDone {
+            task, pid, result, ..
+        } => finish_task(app, task, pid, result.to_string()),
+        EventKind::TaskFailed {
+            task, pid, error, ..
+        } => finish_task(app, task, pid, error),
+        EventKind::TaskLost {
+            task,
+            pid,
+            name,
+            signal,
+            exitcode,
+        } => {
+            app.tasks.lost += 1;
+            finish_task(app, task, pid, "lost".into());
+            app.tasks.done -= 1;
+            let how = signal.map_or(exitcode.to_string(), |s| {
+                format!("-{s} ({})", sys::signal_name(s))
+            });
+            log(
+                app,
+                LogKind::Error,
+                format!("{name} exited {how}, task #{task} lost"),
+            );
+        }
+        EventKind::Exited {
+            name,
+            pid,
+            exitcode,
+        } => {
+            if let Some(p) = app.proc_mut(pid) {
+                p.state = if exitcode < 0 {
+                    ProcState::Killed
+                } else {
+                    ProcState::Exited
+                };
+                p.exitcode = Some(exitcode);
+                p.current = None;
+                p.cpu = None;
+            }
+            app.tasks.running.remove(&pid);
+            log(
+                app,
+                LogKind::Info,
+                format!("{name} (pid {pid}) exited, exitcode {exitcode}"),
+            );
+        }
+        EventKind::PoolState {
+            id,
+            processes,
+            pool,
+            state,
+        } => {
+            let info = PoolInfo {
+                name: pool.clone(),
+                state,
+                processes,
+            };
+            match app.pools.get_mut(id) {
+                Some(p) => {
+                    if p.state != state {
+                        log(
+                            app,
+                            LogKind::Info,
+                            format!("{pool}: state {}", state.as_str()),
+                        );
+                    }
+                    app.pools[id] = info;
+                }
+                None => {
+                    app.pools.push(info);
+                    if app.selection == Selection::AllWorkers || app.pools.len() == 1 {
+                        app.selection = Selection::AllWorkers;
+                    }
+                }
+            }
+        }
+        EventKind::Result { .. } => {}
+        EventKind::Finished { .. } => {
+            app.phase = Phase::Finished;
+            app.finished_at = Some(event.t);
+            log(
+                app,
+                LogKind::Info,
+                format!("scenario finished in {:.3}s", app.elapsed()),
+            );
+        }
+        EventKind::Fatal { message } => log(app, LogKind::Error, message),
+    }
+}
+
+fn finish_task(app: &mut App, task: u64, pid: i32, text: String) {
+    app.tasks.pending.remove(&task);
+    if app.tasks.running.get(&pid) == Some(&task) {
+        app.tasks.running.remove(&pid);
+    }
+    app.tasks.done += 1;
+    if let Some(p) = app.proc_mut(pid) {
+        p.tasks_done += 1;
+        if p.current == Some(task) {
+            p.current = None;
+        }
+    }
+    let Some(info) = app.tasks.all.get(&task).cloned() else {
+        return;
+    };
+    if let Some(call) = app.calls.iter_mut().find(|c| c.call == info.call)
+        && let Some(slot) = call.results.get_mut(info.index)
+        && slot.is_none()
+    {
+        *slot = Some(text);
+        call.order.push(info.index);
+    }
+}
+
+fn push_output(app: &mut App, pid: i32, stream: Stream, text: String) {
+    let lines = app.output.per_proc.entry(pid).or_default();
+    let mut parts = text.split('\n');
+    if let Some(first) = parts.next() {
+        match lines.back_mut() {
+            Some(last) => last.push_str(first),
+            None => lines.push_back(first.to_string()),
+        }
+    }
+    for part in parts {
+        lines.push_back(part.to_string());
+    }
+    while lines.len() > MAX_PROC_LINES {
+        lines.pop_front();
+    }
+    app.output.bytes += text.len();
+    app.output.chunks.push_back(Chunk { pid, stream, text });
+    while app.output.bytes > MAX_OUTPUT_BYTES {
+        match app.output.chunks.pop_front() {
+            Some(c) => {
+                app.output.bytes -= c.text.len();
+                app.output.dropped += 1;
+            }
+            None => break,
+        }
+    }
+}
+
+fn on_sample(app: &mut App, sample: Sample) {
+    if app.cpu.history.len() != sample.cores.len() {
+        app.cpu.history = vec![Default::default(); sample.cores.len()];
+    }
+    for (hist, use_pct) in app.cpu.history.iter_mut().zip(&sample.cores) {
+        hist.push_back(use_pct.round().clamp(0.0, 100.0) as u64);
+        while hist.len() > CPU_HISTORY {
+            hist.pop_front();
+        }
+    }
+    app.cpu.cores = sample.cores;
+    for s in sample.procs {
+        let Some(p) = app.proc_mut(s.pid) else {
+            continue;
+        };
+        if p.state.ended() {
+            continue;
+        }
+        p.cpu = Some(s.cpu);
+        p.rss_kib = Some(s.rss_kib);
+        p.core = s.core;
+        p.state = match s.state {
+            'R' => ProcState::Running,
+            'S' | 'D' | 'I' => ProcState::Sleeping,
+            'T' | 't' => ProcState::Stopped,
+            'Z' => ProcState::Zombie,
+            _ => p.state,
+        };
+    }
+}
