@@ -485,14 +485,8 @@ fn add_proc(app: &mut App, name: String, pid: i32, ppid: i32, role: Role) {
 pub fn on_event(app: &mut App, event: Event) {
     app.now = app.now.max(event.t);
     match event.kind {
-        EventKind::Loaded { pid, .. } => {
-            add_proc(
-                app,
-                "MainProcess".into(),
-                pid,
-                std::process::id() as i32,
-                Role::Main,
-            );
+        EventKind::Loaded { pid, ppid, .. } => {
+            add_proc(app, "MainProcess".into(), pid, ppid, Role::Main);
             if let Some(p) = app.proc_mut(pid) {
                 p.state = ProcState::Running;
             }

@@ -79,6 +79,7 @@ pub enum EventKind {
     Loaded {
         scenario: String,
         pid: i32,
+        ppid: i32,
         steps: usize,
         start_method: StartMethod,
     },

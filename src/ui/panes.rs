@@ -129,7 +129,7 @@ pub fn cpu(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         .filter_map(|p| p.cpu)
         .fold(0.0, |a, b| a + b);
     let total = app.cpu.cores.len() * 100;
-    let text = if inner.width >= 30 {
+    let text = if inner.width >= 34 {
         format!("pooltop's processes: {ours:.0}% of {total}%")
     } else {
         format!("ours {ours:.0}%/{total}%")
@@ -174,25 +174,22 @@ enum Width {
 pub fn processes(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     let focused = app.focus == Focus::Processes;
     let w = match area.width {
-        100.. => Width::Wide,
+        88.. => Width::Wide,
         70.. => Width::Mid,
         _ => Width::Narrow,
     };
     let cols: Vec<(&str, Constraint)> = [
-        Some((
-            "NAME",
-            Constraint::Length(if w == Width::Narrow { 16 } else { 18 }),
-        )),
+        Some(("NAME", Constraint::Length(16))),
         Some(("PID", Constraint::Length(7))),
         (w == Width::Wide).then_some(("PPID", Constraint::Length(7))),
         Some(("STATE", Constraint::Length(8))),
         Some(("CPU%", Constraint::Length(4))),
-        (w >= Width::Mid).then_some(("RSS", Constraint::Length(6))),
+        (w >= Width::Mid).then_some(("RSS", Constraint::Length(5))),
         (w >= Width::Mid).then_some(("CORE", Constraint::Length(4))),
         Some(("TASKS", Constraint::Length(5))),
-        (w >= Width::Mid).then_some(("CURRENT", Constraint::Min(10))),
+        (w >= Width::Mid).then_some(("CURRENT", Constraint::Fill(1))),
         Some(("EXIT", Constraint::Length(4))),
-        (w == Width::Wide).then_some(("START", Constraint::Length(7))),
+        (w == Width::Wide).then_some(("START", Constraint::Length(6))),
     ]
     .into_iter()
     .flatten()
@@ -395,6 +392,14 @@ pub fn queue(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
             ]));
         }
     }
+    if app.pools.is_empty() {
+        let hint = if app.phase == Phase::Ready {
+            "tasks appear here once a Pool gets work"
+        } else {
+            "no pool: each Process runs its own target"
+        };
+        lines.push(Line::from(Span::styled(hint, theme.dim())));
+    }
     if let Some(call) = app.calls.last() {
         let order = if call.completion_order() {
             "as they finish"
@@ -586,8 +591,41 @@ fn render_per_process(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     }
 }
 
+/// Before the start, the output pane shows the program that is about to run.
+fn render_program(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
+    let b = block(
+        format!(
+            "The program · {} lines · s runs it, n steps",
+            app.program.steps.len()
+        ),
+        theme,
+        false,
+    );
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let mut lines = Vec::new();
+    for (i, step) in app.program.steps.iter().enumerate() {
+        for (k, text) in step.python.lines().enumerate() {
+            let number = if k == 0 {
+                format!("{:>3} ", i + 1)
+            } else {
+                "    ".into()
+            };
+            lines.push(Line::from(vec![
+                Span::styled(number, theme.dim()),
+                Span::raw(text.to_string()),
+            ]));
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
 pub fn output(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     let focused = app.focus == Focus::Output;
+    if app.phase == Phase::Ready && app.output.chunks.is_empty() {
+        render_program(app, f, area, theme);
+        return;
+    }
     match app.output_mode {
         OutputMode::Interleaved => render_interleaved(app, f, area, theme, focused),
         OutputMode::PerProcess => render_per_process(app, f, area, theme),

@@ -357,6 +357,7 @@ impl Driver {
         let kind = EventKind::Loaded {
             scenario: program.name.clone(),
             pid: self.me,
+            ppid: nix::unistd::getppid().as_raw(),
             steps: program.steps.len(),
             start_method: self.settings.start_method,
         };

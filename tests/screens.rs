@@ -1,0 +1,595 @@
+//! Snapshot tests of every dashboard screen, drawn by the real `view` on ratatui's
+//! TestBackend from a fixed sequence of engine events, samples and keys (fake clock).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pooltop::app::{self, App, Msg};
+use pooltop::engine::program::StartMethod;
+use pooltop::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
+use pooltop::engine::value::Value;
+use pooltop::monitor::{ProcSample, Sample};
+use pooltop::scenario::{self, Overrides, Source};
+use pooltop::workload::Func;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const MAIN: i32 = 4242;
+
+fn app_for(name: &str, size: (u16, u16)) -> App {
+    let s = scenario::load(
+        &Source::builtin(name).expect("builtin"),
+        &Overrides::default(),
+    )
+    .expect("scenario");
+    let mut app = App::new(&s, true);
+    app.size = size;
+    app
+}
+
+fn ev(app: &mut App, t: f64, kind: EventKind) {
+    app::update(app, Msg::Driver(Some(Event { t, kind })));
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app::update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn draw(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+    terminal.draw(|f| pooltop::ui::view(app, f)).expect("draw");
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn loaded(app: &mut App) {
+    ev(
+        app,
+        0.001,
+        EventKind::Loaded {
+            scenario: app.scenario.clone(),
+            pid: MAIN,
+            ppid: 4000,
+            steps: 4,
+            start_method: StartMethod::Fork,
+        },
+    );
+}
+
+fn worker(app: &mut App, t: f64, n: i32) -> i32 {
+    let pid = 5000 + n;
+    let name = format!("ForkPoolWorker-{n}");
+    ev(
+        app,
+        t,
+        EventKind::Created {
+            name: name.clone(),
+            pid,
+            ppid: MAIN,
+            role: Role::PoolWorker,
+        },
+    );
+    ev(
+        app,
+        t + 0.001,
+        EventKind::Spawned {
+            name,
+            pid,
+            ppid: MAIN,
+            role: Role::PoolWorker,
+            start_method: StartMethod::Fork,
+            start_ms: 1.2 + n as f64 * 0.1,
+        },
+    );
+    pid
+}
+
+fn sample(app: &mut App, cores: Vec<f32>) {
+    let procs = app
+        .procs
+        .iter()
+        .filter(|p| !p.state.ended())
+        .map(|p| ProcSample {
+            pid: p.pid,
+            cpu: if p.role == Role::PoolWorker {
+                64.0
+            } else {
+                0.5
+            },
+            rss_kib: if p.role == Role::Main { 3100 } else { 2000 },
+            core: Some((p.pid % 2) as u32),
+            state: if p.role == Role::PoolWorker { 'R' } else { 'S' },
+        })
+        .collect();
+    for _ in 0..12 {
+        app::update(
+            app,
+            Msg::Sample(Sample {
+                cores: cores.clone(),
+                procs: Vec::new(),
+            }),
+        );
+    }
+    app::update(app, Msg::Sample(Sample { cores, procs }));
+}
+
+/// pool-map with three workers, half the results in.
+fn pool_map_midway(size: (u16, u16)) -> App {
+    let mut app = app_for("pool-map", size);
+    key(&mut app, KeyCode::Char('s'));
+    loaded(&mut app);
+    ev(
+        &mut app,
+        0.002,
+        EventKind::Step {
+            index: Some(0),
+            python: "with multiprocessing.Pool(processes=3) as pool:".into(),
+        },
+    );
+    ev(
+        &mut app,
+        0.003,
+        EventKind::PoolState {
+            id: 0,
+            processes: 3,
+            pool: "pool".into(),
+            state: PoolStateName::Run,
+        },
+    );
+    let pids: Vec<i32> = (1..=3).map(|n| worker(&mut app, 0.004, n)).collect();
+    ev(
+        &mut app,
+        0.006,
+        EventKind::StepDone {
+            index: Some(0),
+            python: "with multiprocessing.Pool(processes=3) as pool:".into(),
+            outcome: "<multiprocessing.pool.Pool state=RUN pool_size=3>".into(),
+        },
+    );
+    let python = "    output = pool.map(cube, [10, 11, 12, 5, 4, 3])".to_string();
+    ev(
+        &mut app,
+        0.007,
+        EventKind::Step {
+            index: Some(1),
+            python,
+        },
+    );
+    ev(
+        &mut app,
+        0.008,
+        EventKind::CallSubmitted {
+            call: 0,
+            pool: 0,
+            method: "map".into(),
+            func: Func::Cube,
+            len: 6,
+            chunksize: 1,
+        },
+    );
+    for (i, n) in [10, 11, 12, 5, 4, 3].into_iter().enumerate() {
+        ev(
+            &mut app,
+            0.008,
+            EventKind::TaskQueued {
+                task: i as u64,
+                call: 0,
+                index: i,
+                func: Func::Cube,
+                args: Value::Int(n),
+            },
+        );
+    }
+    for (i, pid) in pids.iter().enumerate() {
+        ev(
+            &mut app,
+            0.01,
+            EventKind::TaskStarted {
+                task: i as u64,
+                pid: *pid,
+                name: format!("ForkPoolWorker-{}", i + 1),
+            },
+        );
+    }
+    ev(
+        &mut app,
+        0.21,
+        EventKind::TaskDone {
+            task: 1,
+            pid: pids[1],
+            name: "ForkPoolWorker-2".into(),
+            result: Value::Int(1331),
+        },
+    );
+    ev(
+        &mut app,
+        0.211,
+        EventKind::TaskStarted {
+            task: 3,
+            pid: pids[1],
+            name: "ForkPoolWorker-2".into(),
+        },
+    );
+    ev(
+        &mut app,
+        0.22,
+        EventKind::TaskDone {
+            task: 0,
+            pid: pids[0],
+            name: "ForkPoolWorker-1".into(),
+            result: Value::Int(1000),
+        },
+    );
+    ev(
+        &mut app,
+        0.221,
+        EventKind::TaskStarted {
+            task: 4,
+            pid: pids[0],
+            name: "ForkPoolWorker-1".into(),
+        },
+    );
+    sample(&mut app, vec![98.0, 95.5]);
+    app::update(&mut app, Msg::Tick(0.35));
+    app
+}
+
+#[test]
+fn ready_screen_before_start() {
+    let mut app = app_for("workshop", (120, 40));
+    sample(&mut app, vec![3.0, 1.0]);
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn running_pool_at_120x40() {
+    insta::assert_snapshot!(draw(&pool_map_midway((120, 40))));
+}
+
+#[test]
+fn running_pool_at_80x24() {
+    insta::assert_snapshot!(draw(&pool_map_midway((80, 24))));
+}
+
+#[test]
+fn running_pool_with_all_workers_selected_shows_pool_keys() {
+    let mut app = pool_map_midway((120, 40));
+    key(&mut app, KeyCode::Char('c'));
+    ev(
+        &mut app,
+        0.3,
+        EventKind::PoolState {
+            id: 0,
+            processes: 3,
+            pool: "pool".into(),
+            state: PoolStateName::Close,
+        },
+    );
+    insta::assert_snapshot!(draw(&app));
+}
+
+fn squares_cubes_finished() -> App {
+    let mut app = app_for("squares-cubes", (120, 40));
+    key(&mut app, KeyCode::Char('s'));
+    loaded(&mut app);
+    let (p1, p2) = (6001, 6002);
+    ev(
+        &mut app,
+        0.01,
+        EventKind::Created {
+            name: "process1".into(),
+            pid: p1,
+            ppid: MAIN,
+            role: Role::Process,
+        },
+    );
+    ev(
+        &mut app,
+        0.01,
+        EventKind::Created {
+            name: "process2".into(),
+            pid: p2,
+            ppid: MAIN,
+            role: Role::Process,
+        },
+    );
+    let out = |app: &mut App, t: f64, pid: i32, text: &str| {
+        ev(
+            app,
+            t,
+            EventKind::Output {
+                pid,
+                name: String::new(),
+                stream: Stream::Stdout,
+                text: text.into(),
+            },
+        );
+    };
+    out(
+        &mut app,
+        0.02,
+        p1,
+        "Calculating the squares of a given number ....",
+    );
+    out(
+        &mut app,
+        0.021,
+        p2,
+        "Calculating the cubes of a given number ...",
+    );
+    out(&mut app, 0.022, p1, "\n");
+    out(&mut app, 0.023, p2, "\n");
+    for (i, (a, b)) in [(11, 3), (22, 5), (33, 4), (44, 2)].into_iter().enumerate() {
+        let t = 0.2 * (i + 1) as f64;
+        out(
+            &mut app,
+            t,
+            p1,
+            &format!("The square of {a} is {} \n", a * a),
+        );
+        out(
+            &mut app,
+            t + 0.001,
+            p2,
+            &format!("The cube of {b} is {} \n", b * b * b),
+        );
+        out(&mut app, t + 0.002, p1, "\n");
+        out(&mut app, t + 0.003, p2, "\n");
+    }
+    ev(
+        &mut app,
+        0.9,
+        EventKind::Exited {
+            name: "process1".into(),
+            pid: p1,
+            exitcode: 0,
+        },
+    );
+    ev(
+        &mut app,
+        0.9,
+        EventKind::Exited {
+            name: "process2".into(),
+            pid: p2,
+            exitcode: -15,
+        },
+    );
+    ev(
+        &mut app,
+        0.91,
+        EventKind::Step {
+            index: Some(7),
+            python: "print(...)".into(),
+        },
+    );
+    out(
+        &mut app,
+        0.91,
+        MAIN,
+        "Time taken to execute the program: 0.9\n",
+    );
+    ev(
+        &mut app,
+        0.91,
+        EventKind::StepDone {
+            index: Some(7),
+            python: "print(...)".into(),
+            outcome: String::new(),
+        },
+    );
+    ev(&mut app, 0.92, EventKind::Finished { elapsed: 0.9 });
+    sample(&mut app, vec![12.0, 40.0]);
+    app
+}
+
+#[test]
+fn finished_processes_with_interleaved_and_per_process_output() {
+    insta::assert_snapshot!(draw(&squares_cubes_finished()));
+}
+
+#[test]
+fn output_modes_cycle_with_o() {
+    let mut app = squares_cubes_finished();
+    key(&mut app, KeyCode::Char('o'));
+    let interleaved = draw(&app);
+    key(&mut app, KeyCode::Char('o'));
+    let per_process = draw(&app);
+    insta::assert_snapshot!("interleaved_only", interleaved);
+    insta::assert_snapshot!("per_process_only", per_process);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = pool_map_midway((120, 40));
+    key(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn signal_menu_for_the_selected_worker() {
+    let mut app = pool_map_midway((120, 40));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('x'));
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn terminal_too_small_says_so() {
+    let app = pool_map_midway((50, 12));
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn lost_task_and_vanished_driver_are_clear_on_screen() {
+    let mut app = pool_map_midway((120, 40));
+    ev(
+        &mut app,
+        0.4,
+        EventKind::TaskLost {
+            task: 4,
+            pid: 5001,
+            name: "ForkPoolWorker-1".into(),
+            signal: Some(9),
+            exitcode: -9,
+        },
+    );
+    ev(
+        &mut app,
+        0.4,
+        EventKind::Exited {
+            name: "ForkPoolWorker-1".into(),
+            pid: 5001,
+            exitcode: -9,
+        },
+    );
+    ev(&mut app, 0.41, EventKind::Error { message: "WorkerLostError: task #4 cube(4) was lost: ForkPoolWorker-1 (pid 5001) was killed by SIGKILL".into(), python: String::new() });
+    app::update(&mut app, Msg::Driver(None));
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn imap_unordered_results_fill_in_completion_order() {
+    let mut app = app_for("imap-unordered", (120, 40));
+    key(&mut app, KeyCode::Char('s'));
+    loaded(&mut app);
+    ev(
+        &mut app,
+        0.003,
+        EventKind::PoolState {
+            id: 0,
+            processes: 3,
+            pool: "pool".into(),
+            state: PoolStateName::Run,
+        },
+    );
+    let pid = worker(&mut app, 0.004, 1);
+    ev(
+        &mut app,
+        0.008,
+        EventKind::CallSubmitted {
+            call: 0,
+            pool: 0,
+            method: "imap_unordered".into(),
+            func: Func::SlowCube,
+            len: 5,
+            chunksize: 1,
+        },
+    );
+    for (i, n) in [5, 1, 4, 2, 3].into_iter().enumerate() {
+        ev(
+            &mut app,
+            0.008,
+            EventKind::TaskQueued {
+                task: i as u64,
+                call: 0,
+                index: i,
+                func: Func::SlowCube,
+                args: Value::Int(n),
+            },
+        );
+    }
+    for (task, v) in [(1u64, 1), (3, 8), (2, 64)] {
+        ev(
+            &mut app,
+            0.1,
+            EventKind::TaskStarted {
+                task,
+                pid,
+                name: "ForkPoolWorker-1".into(),
+            },
+        );
+        ev(
+            &mut app,
+            0.2,
+            EventKind::TaskDone {
+                task,
+                pid,
+                name: "ForkPoolWorker-1".into(),
+                result: Value::Int(v),
+            },
+        );
+    }
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn no_color_draws_the_same_text() {
+    let mut colored = pool_map_midway((120, 40));
+    let plain_text = {
+        colored.color = false;
+        draw(&colored)
+    };
+    colored.color = true;
+    assert_eq!(plain_text, draw(&colored));
+}
+
+#[test]
+fn keys_produce_the_documented_commands() {
+    use pooltop::app::Effect;
+    use pooltop::engine::protocol::{Command, Interactive};
+    let mut app = pool_map_midway((120, 40));
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE)),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Send(Command::Interact(
+            Interactive::TerminatePool { pool: 0 }
+        ))]
+    ));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::NONE)),
+    );
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Send(Command::Signal {
+                pid: 5001,
+                signal: 9
+            })]
+        ),
+        "{effects:?}"
+    );
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('p'), KeyModifiers::NONE)),
+    );
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Send(Command::Signal {
+                pid: 5001,
+                signal: 19
+            })]
+        ),
+        "{effects:?}"
+    );
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('+'), KeyModifiers::NONE)),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Send(Command::Interact(Interactive::Resize {
+            pool: 0,
+            processes: 4
+        }))]
+    ));
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+    );
+    assert!(matches!(effects.as_slice(), [Effect::Quit]));
+}
