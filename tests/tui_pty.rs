@@ -1,0 +1,219 @@
+//! End to end in a real pseudo-terminal: start the dashboard, press `s`, see real PIDs of
+//! live processes, terminate one with `t` and see exit code -15, quit with `q`, and check
+//! the terminal was restored and no process is left.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        self.parser
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default()
+    }
+
+    fn wait_for(&self, what: &str, mut cond: impl FnMut(&str) -> bool) -> String {
+        let mut last = String::new();
+        let ok = wait_until(Duration::from_secs(15), || {
+            last = self.text();
+            cond(&last)
+        });
+        assert!(ok, "timed out waiting for {what}; screen:\n{last}");
+        last
+    }
+}
+
+/// The table row of a process: its PID and the rest of the row.
+fn row_of(screen: &str, name: &str) -> Option<(i32, String)> {
+    screen.lines().find_map(|line| {
+        let cell = format!("│{name} ");
+        let at = line.find(&cell)?;
+        let rest = &line[at + cell.len()..];
+        let pid = rest.split_whitespace().next()?.parse().ok()?;
+        Some((pid, rest.to_string()))
+    })
+}
+
+/// A pooltop running in its own pseudo-terminal.
+struct Session {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    screen: Screen,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+/// Starts pooltop with `args` in a new pseudo-terminal of `rows` x `cols`.
+fn open(args: &[&str], rows: u16, cols: u16) -> Session {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.args(args);
+    cmd.env("TERM", "xterm-256color");
+    let child = pty.slave.spawn_command(cmd).expect("spawn pooltop");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let writer = pty.master.take_writer().expect("writer");
+    let size = |n: u16| std::num::NonZero::new(n).expect("non-zero size");
+    let screen = Screen {
+        parser: Arc::new(Mutex::new(vt100::Parser::new(size(rows), size(cols), 0))),
+        raw: Arc::new(Mutex::new(Vec::new())),
+    };
+    let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut p) = parser.lock() {
+                p.process(&buf[..n]);
+            }
+            if let Ok(mut r) = raw.lock() {
+                r.extend_from_slice(&buf[..n]);
+            }
+        }
+    });
+    Session {
+        child,
+        writer,
+        screen,
+        master: pty.master,
+    }
+}
+
+#[test]
+fn start_terminate_and_quit_in_a_real_terminal() {
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        master,
+    } = open(
+        &["tui", "squares-cubes", "--cost", "1s", "--refresh", "500"],
+        40,
+        120,
+    );
+    screen.wait_for("the ready screen", |s| {
+        s.contains("ready") && s.contains("The program")
+    });
+    writer.write_all(b"s").expect("press s");
+    let shown = screen.wait_for("both processes on screen", |s| {
+        row_of(s, "process1")
+            .is_some_and(|(_, rest)| rest.contains("running") || rest.contains("sleeping"))
+            && row_of(s, "process2").is_some()
+    });
+    let (p1, _) = row_of(&shown, "process1").expect("process1 row");
+    let (p2, _) = row_of(&shown, "process2").expect("process2 row");
+    let (main, _) = row_of(&shown, "MainProcess").expect("main row");
+    for pid in [p1, p2, main] {
+        assert!(alive(pid), "pid {pid} shown on screen is a live process");
+    }
+
+    // Select process1 (the row under the main process) and terminate it.
+    writer.write_all(b"\x1b[B").expect("down");
+    writer.write_all(b"t").expect("press t");
+    let after = screen.wait_for("process1 ended by SIGTERM", |s| {
+        row_of(s, "process1")
+            .is_some_and(|(_, rest)| rest.contains("killed") && rest.contains("-15"))
+    });
+    assert!(after.contains("SIGTERM sent to process1"), "{after}");
+    assert!(!alive(p1));
+
+    writer.write_all(b"q").expect("press q");
+    let status = wait_until(Duration::from_secs(10), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    assert!(status, "pooltop quits on q");
+    let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
+    let raw = String::from_utf8_lossy(&raw);
+    let leave = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+    let enter = raw
+        .rfind("\x1b[?1049h")
+        .expect("entered the alternate screen");
+    assert!(leave > enter, "the alternate screen was left last");
+    assert!(
+        raw.rfind("\x1b[?25h") > raw.rfind("\x1b[?25l"),
+        "the cursor is shown again"
+    );
+    if let Some(termios) = master.get_termios() {
+        let local = termios.local_flags.bits();
+        assert!(
+            local & libc::ICANON as libc::tcflag_t != 0,
+            "raw mode is off (ICANON back on)"
+        );
+        assert!(
+            local & libc::ECHO as libc::tcflag_t != 0,
+            "raw mode is off (ECHO back on)"
+        );
+    }
+    assert_all_gone(&[p1, p2, main], Duration::from_secs(2));
+}
+
+#[test]
+fn standard_output_not_a_terminal_points_to_run() {
+    let run = pooltop(&["tui", "pool-map"], Duration::from_secs(10));
+    assert_eq!(run.status, Some(2));
+    assert!(
+        run.stderr.contains("not a terminal") && run.stderr.contains("pooltop run pool-map"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn sigterm_to_the_dashboard_restores_the_terminal_and_ends_workers() {
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        ..
+    } = open(
+        &["tui", "pool-map", "--cost", "2s", "--workers", "2"],
+        24,
+        80,
+    );
+    screen.wait_for("the ready screen", |s| s.contains("ready"));
+    writer.write_all(b"s").expect("press s");
+    let shown = screen.wait_for("two busy workers", |s| {
+        row_of(s, "ForkPoolWorker-1").is_some() && row_of(s, "ForkPoolWorker-2").is_some()
+    });
+    let pids: Vec<i32> = ["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"]
+        .iter()
+        .filter_map(|n| row_of(&shown, n).map(|r| r.0))
+        .collect();
+    assert_eq!(pids.len(), 3);
+    let pid = child.process_id().expect("pid") as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM)
+        .expect("sigterm");
+    assert!(
+        wait_until(Duration::from_secs(10), || matches!(
+            child.try_wait(),
+            Ok(Some(_))
+        )),
+        "exits on SIGTERM"
+    );
+    let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
+    assert!(
+        String::from_utf8_lossy(&raw).contains("\x1b[?1049l"),
+        "left the alternate screen"
+    );
+    assert_all_gone(&pids, Duration::from_secs(2));
+}
