@@ -56,6 +56,8 @@ pub fn run(channel: RawFd) -> ! {
             tx: FrameWriter::default(),
             init: &init,
             maxtasks,
+            fresh_batch: true,
+            last_slow: false,
         }
         .run(initializer.as_ref()),
     };
@@ -88,6 +90,9 @@ struct PoolWorker<'a> {
     tx: FrameWriter,
     init: &'a WorkerInit,
     maxtasks: Option<u32>,
+    /// Nothing was queued when the last read returned: the next item starts a batch.
+    fresh_batch: bool,
+    last_slow: bool,
 }
 
 impl PoolWorker<'_> {
@@ -133,6 +138,7 @@ impl PoolWorker<'_> {
             if self.flush().is_err() {
                 return 1;
             }
+            self.fresh_batch = true;
             match self.rx.fill(self.channel) {
                 Ok(Fill::Data) | Ok(Fill::WouldBlock) => {}
                 Ok(Fill::Eof) | Err(_) => return 0,
@@ -150,10 +156,14 @@ impl PoolWorker<'_> {
         let mut results = Vec::with_capacity(items.len());
         for (task, args) in items {
             self.send(&FromWorker::Started { task })?;
-            if costly {
-                // A slow item: say so now, so the driver shows it running while it runs.
+            // Say so now when the item may be slow (it has a cost, the last one was slow,
+            // or it is the first after waiting), so the driver shows it running while it
+            // runs; a stream of quick items goes out in batches instead.
+            if costly || self.fresh_batch || self.last_slow {
                 self.flush()?;
+                self.fresh_batch = false;
             }
+            let began = std::time::Instant::now();
             let call = Call { func, args };
             let mut out = RawStdout;
             let mut ctx = Context {
@@ -162,9 +172,10 @@ impl PoolWorker<'_> {
                 process_name: &self.init.name,
             };
             results.push(workload::run(&call, &mut ctx));
+            self.last_slow = began.elapsed() > std::time::Duration::from_micros(100);
         }
         self.send(&FromWorker::ChunkDone { chunk, results })?;
-        if costly {
+        if costly || self.last_slow {
             self.flush()?;
         }
         Ok(())

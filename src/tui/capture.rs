@@ -96,21 +96,17 @@ pub fn run(scenario: Scenario, cap: Capture, refresh: Duration) -> ExitCode {
     };
     let mut app = App::new(&scenario, super::use_color());
     app.size = cap.size;
-    let load = Command::Load {
-        program: app.program.clone(),
-        task_events: true,
-    };
-    let go = match cap.after {
-        After::Steps(n) => vec![Command::Step; n],
-        _ => vec![Command::Continue],
-    };
-    app.phase = if matches!(cap.after, After::Steps(_)) {
-        Phase::Paused
-    } else {
-        Phase::Running
-    };
-    for cmd in std::iter::once(load).chain(go) {
-        let _ = engine.link.send(&cmd);
+    // `--after 0` is the screen before anything runs.
+    if cap.after != After::Steps(0) {
+        let load = Command::Load { program: app.program.clone(), task_events: true };
+        let go = match cap.after {
+            After::Steps(n) => vec![Command::Step; n],
+            _ => vec![Command::Continue],
+        };
+        app.phase = if matches!(cap.after, After::Steps(_)) { Phase::Paused } else { Phase::Running };
+        for cmd in std::iter::once(load).chain(go) {
+            let _ = engine.link.send(&cmd);
+        }
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(120);

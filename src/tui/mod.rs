@@ -161,10 +161,12 @@ impl Runtime {
         let mut dirty = false;
         loop {
             let ticking = matches!(self.app.phase, Phase::Running | Phase::Paused);
+            // Paused, only the clock moves: once a second is enough.
+            let tick = if self.app.phase == Phase::Paused { TICK * 4 } else { TICK };
             let wait = if dirty {
                 FRAME.saturating_sub(last_draw.elapsed())
             } else if ticking {
-                TICK
+                tick
             } else {
                 Duration::from_secs(3600)
             };
@@ -191,7 +193,8 @@ impl Runtime {
                 dirty = true;
             }
             let budget = Instant::now() + DRAIN_BUDGET;
-            while Instant::now() < budget {
+            // A key waiting cuts the drain short: it is handled and drawn first.
+            while Instant::now() < budget && self.input_rx.is_empty() {
                 let Ok(msg) = self.engine.data_rx.try_recv() else {
                     break;
                 };

@@ -69,9 +69,11 @@ pub enum Func {
     Fail,
     /// An initializer that prints which worker it set up.
     Greet,
+    /// `chatter(n)`: prints n lines as fast as it can (an output flood).
+    Chatter,
 }
 
-pub const ALL: [Func; 10] = [
+pub const ALL: [Func; 11] = [
     Func::Squares,
     Func::Cubes,
     Func::Powers,
@@ -82,6 +84,7 @@ pub const ALL: [Func; 10] = [
     Func::Noop,
     Func::Fail,
     Func::Greet,
+    Func::Chatter,
 ];
 
 impl Func {
@@ -97,6 +100,7 @@ impl Func {
             Func::Noop => "noop",
             Func::Fail => "fail",
             Func::Greet => "greet",
+            Func::Chatter => "chatter",
         }
     }
 
@@ -107,7 +111,7 @@ impl Func {
     /// Accepted argument counts (min, max).
     pub fn arity(self) -> (usize, usize) {
         match self {
-            Func::Squares | Func::Cubes | Func::Square | Func::Cube | Func::SlowCube => (1, 1),
+            Func::Squares | Func::Cubes | Func::Square | Func::Cube | Func::SlowCube | Func::Chatter => (1, 1),
             Func::Powers | Func::Power => (2, 2),
             Func::Noop | Func::Fail | Func::Greet => (0, 8),
         }
@@ -248,6 +252,13 @@ pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
             pow(n, 3).map(Value::Int)
         }
         Func::Noop => Ok(Value::None),
+        Func::Chatter => {
+            let n = int_arg(call, 0)?;
+            for i in 0..n.max(0) {
+                ctx.out.print(&format!("line {i} from {}", ctx.process_name));
+            }
+            Ok(Value::Int(n))
+        }
         Func::Fail => {
             ctx.cost.pay();
             Err(Raised(format!("ValueError: {call} raised on purpose")))

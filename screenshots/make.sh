@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates every screenshot in this folder from the real renderer, on real processes:
+# each is `pooltop tui ... --screenshot FILE --after WHEN`, one frame written as SVG.
+# Usage: screenshots/make.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cargo build --release --quiet --manifest-path "$here/../Cargo.toml"
+pooltop="$here/../target/release/pooltop"
+shot() { local file=$1; shift; "$pooltop" tui "$@" --screenshot "$here/$file"; echo "screenshots/$file"; }
+
+shot ready.svg workshop --after 0
+shot pool-running.svg pool-map --workers 3 --cost 1s --after 1.5s
+shot pool-running-80x24.svg pool-map --workers 3 --cost 1s --after 1.5s --size 80x24
+shot squares-cubes.svg squares-cubes --after end
+shot imap-unordered.svg imap-unordered --after 0.45s
+shot worker-killed.svg worker-killed --after end
+shot workshop-finished.svg workshop --after end
+shot help.svg pool-map --after 1 --keys '?'
+shot signal-menu.svg pool-map --workers 3 --cost 1s --after 1.5s --keys 'vvx'
