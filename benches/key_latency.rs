@@ -23,10 +23,18 @@ items = [20000000, 20000000]
 chunksize = 1
 "#;
 
-fn wait(parser: &Arc<Mutex<vt100::Parser>>, limit: Duration, cond: impl Fn(&str) -> bool) -> Option<Duration> {
+fn wait(
+    parser: &Arc<Mutex<vt100::Parser>>,
+    limit: Duration,
+    cond: impl Fn(&str) -> bool,
+) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if parser.lock().map(|p| cond(&p.screen().contents())).unwrap_or(false) {
+        if parser
+            .lock()
+            .map(|p| cond(&p.screen().contents()))
+            .unwrap_or(false)
+        {
             return Some(start.elapsed());
         }
         std::thread::sleep(Duration::from_micros(200));
@@ -39,7 +47,14 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("flood.toml");
     std::fs::write(&file, FLOOD).expect("scenario");
-    let pty = native_pty_system().openpty(PtySize { rows: 40, cols: 120, pixel_width: 0, pixel_height: 0 }).expect("pty");
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pooltop"));
     cmd.args(["tui", "--file"]);
     cmd.arg(&file);
@@ -63,14 +78,23 @@ fn main() {
     });
     wait(&parser, Duration::from_secs(10), |s| s.contains("ready")).expect("ready");
     writer.write_all(b"s").expect("s");
-    wait(&parser, Duration::from_secs(10), |s| s.contains(" from ForkPoolWorker-")).expect("flooding");
+    wait(&parser, Duration::from_secs(10), |s| {
+        s.contains(" from ForkPoolWorker-")
+    })
+    .expect("flooding");
     let mut times = Vec::new();
     for _ in 0..20 {
         writer.write_all(b"?").expect("?");
-        let t = wait(&parser, Duration::from_secs(5), |s| s.contains("any key closes this help")).expect("help shown");
+        let t = wait(&parser, Duration::from_secs(5), |s| {
+            s.contains("any key closes this help")
+        })
+        .expect("help shown");
         times.push(t);
         writer.write_all(b"?").expect("close");
-        wait(&parser, Duration::from_secs(5), |s| !s.contains("any key closes this help")).expect("help closed");
+        wait(&parser, Duration::from_secs(5), |s| {
+            !s.contains("any key closes this help")
+        })
+        .expect("help closed");
     }
     writer.write_all(b"q").expect("q");
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -19,50 +19,162 @@ fn ev(app: &mut App, kind: EventKind) {
 }
 
 fn busy_app(width: u16, height: u16) -> App {
-    let s = scenario::load(&Source::builtin("pool-map").expect("builtin"), &Overrides::default()).expect("load");
+    let s = scenario::load(
+        &Source::builtin("pool-map").expect("builtin"),
+        &Overrides::default(),
+    )
+    .expect("load");
     let mut app = App::new(&s, true);
     app.size = (width, height);
-    app::update(&mut app, Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('s'))));
+    app::update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('s'),
+        )),
+    );
     let main = 100;
-    ev(&mut app, EventKind::Loaded { scenario: "pool-map".into(), pid: main, ppid: 1, steps: 4, start_method: StartMethod::Fork });
-    ev(&mut app, EventKind::PoolState { id: 0, processes: 64, pool: "pool".into(), state: PoolStateName::Run });
+    ev(
+        &mut app,
+        EventKind::Loaded {
+            scenario: "pool-map".into(),
+            pid: main,
+            ppid: 1,
+            steps: 4,
+            start_method: StartMethod::Fork,
+        },
+    );
+    ev(
+        &mut app,
+        EventKind::PoolState {
+            id: 0,
+            processes: 64,
+            pool: "pool".into(),
+            state: PoolStateName::Run,
+        },
+    );
     for n in 0..64 {
         let pid = 1000 + n;
         let name = format!("ForkPoolWorker-{n}");
-        ev(&mut app, EventKind::Created { name: name.clone(), pid, ppid: main, role: Role::PoolWorker });
-        ev(&mut app, EventKind::Spawned { name, pid, ppid: main, role: Role::PoolWorker, start_method: StartMethod::Fork, start_ms: 1.0 });
+        ev(
+            &mut app,
+            EventKind::Created {
+                name: name.clone(),
+                pid,
+                ppid: main,
+                role: Role::PoolWorker,
+            },
+        );
+        ev(
+            &mut app,
+            EventKind::Spawned {
+                name,
+                pid,
+                ppid: main,
+                role: Role::PoolWorker,
+                start_method: StartMethod::Fork,
+                start_ms: 1.0,
+            },
+        );
     }
-    ev(&mut app, EventKind::Step { index: Some(1), python: "output = pool.map(cube, range(10064))".into() });
-    ev(&mut app, EventKind::CallSubmitted { call: 0, pool: 0, method: "map".into(), func: Func::Cube, len: 10_064, chunksize: 1 });
+    ev(
+        &mut app,
+        EventKind::Step {
+            index: Some(1),
+            python: "output = pool.map(cube, range(10064))".into(),
+        },
+    );
+    ev(
+        &mut app,
+        EventKind::CallSubmitted {
+            call: 0,
+            pool: 0,
+            method: "map".into(),
+            func: Func::Cube,
+            len: 10_064,
+            chunksize: 1,
+        },
+    );
     for task in 0..10_064u64 {
-        ev(&mut app, EventKind::TaskQueued { task, call: 0, index: task as usize, func: Func::Cube, args: Value::Int(task as i128) });
+        ev(
+            &mut app,
+            EventKind::TaskQueued {
+                task,
+                call: 0,
+                index: task as usize,
+                func: Func::Cube,
+                args: Value::Int(task as i128),
+            },
+        );
     }
     for n in 0..64 {
-        ev(&mut app, EventKind::TaskStarted { task: n as u64, pid: 1000 + n, name: String::new() });
+        ev(
+            &mut app,
+            EventKind::TaskStarted {
+                task: n as u64,
+                pid: 1000 + n,
+                name: String::new(),
+            },
+        );
     }
     for i in 0..20_000 {
         let pid = 1000 + (i % 64);
         let text = format!("The cube of {i} is {} \n", (i as i128).pow(3));
-        ev(&mut app, EventKind::Output { pid, name: String::new(), stream: Stream::Stdout, text });
+        ev(
+            &mut app,
+            EventKind::Output {
+                pid,
+                name: String::new(),
+                stream: Stream::Stdout,
+                text,
+            },
+        );
     }
-    let procs = (0..64).map(|n| ProcSample { pid: 1000 + n, cpu: 3.1, rss_kib: 2000, core: Some((n % 2) as u32), state: 'R' }).collect();
+    let procs = (0..64)
+        .map(|n| ProcSample {
+            pid: 1000 + n,
+            cpu: 3.1,
+            rss_kib: 2000,
+            core: Some((n % 2) as u32),
+            state: 'R',
+        })
+        .collect();
     for _ in 0..120 {
-        app::update(&mut app, Msg::Sample(Sample { cores: vec![97.0, 99.0], procs: Vec::new() }));
+        app::update(
+            &mut app,
+            Msg::Sample(Sample {
+                cores: vec![97.0, 99.0],
+                procs: Vec::new(),
+            }),
+        );
     }
-    app::update(&mut app, Msg::Sample(Sample { cores: vec![97.0, 99.0], procs }));
+    app::update(
+        &mut app,
+        Msg::Sample(Sample {
+            cores: vec![97.0, 99.0],
+            procs,
+        }),
+    );
     app
 }
 
 fn render(c: &mut Criterion) {
     for (w, h) in [(120u16, 40u16), (200, 60)] {
         let app = busy_app(w, h);
-        assert!(app.output.bytes > pooltop::app::MAX_OUTPUT_BYTES - 1024, "the output buffer is full");
+        assert!(
+            app.output.bytes > pooltop::app::MAX_OUTPUT_BYTES - 1024,
+            "the output buffer is full"
+        );
         let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-        c.bench_function(&format!("full frame {w}x{h}, 64 workers, 10k queued, full output"), |b| {
-            b.iter(|| {
-                terminal.draw(|f| pooltop::ui::view(black_box(&app), f)).expect("draw");
-            })
-        });
+        c.bench_function(
+            &format!("full frame {w}x{h}, 64 workers, 10k queued, full output"),
+            |b| {
+                b.iter(|| {
+                    terminal
+                        .draw(|f| pooltop::ui::view(black_box(&app), f))
+                        .expect("draw");
+                })
+            },
+        );
     }
 }
 

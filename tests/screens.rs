@@ -593,3 +593,79 @@ fn keys_produce_the_documented_commands() {
     );
     assert!(matches!(effects.as_slice(), [Effect::Quit]));
 }
+
+#[test]
+fn exited_rows_stay_until_cleared_with_shift_c() {
+    let mut app = squares_cubes_finished();
+    assert_eq!(app.rows().len(), 3);
+    key(&mut app, KeyCode::Char('C'));
+    let names: Vec<&str> = app.rows().iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, vec!["MainProcess"]);
+}
+
+#[test]
+fn a_click_selects_a_row_and_the_wheel_scrolls_output() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = pool_map_midway((120, 40));
+    let areas = pooltop::ui::layout::areas(&app);
+    let click = |row: u16, col: u16, kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: col,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // Rows: header line, "all workers", MainProcess, ForkPoolWorker-1, ...
+    app::update(
+        &mut app,
+        click(
+            areas.procs.y + 4,
+            areas.procs.x + 5,
+            MouseEventKind::Down(MouseButton::Left),
+        ),
+    );
+    assert_eq!(app.selection, pooltop::app::Selection::Proc(5001));
+    app::update(
+        &mut app,
+        click(
+            areas.output.y + 2,
+            areas.output.x + 5,
+            MouseEventKind::ScrollUp,
+        ),
+    );
+    assert_eq!(app.output_scroll, 3);
+}
+
+#[test]
+fn an_output_flood_stays_within_bounds() {
+    let mut app = pool_map_midway((120, 40));
+    for i in 0..200_000 {
+        let text = format!("line {i} of a flood\n");
+        ev(
+            &mut app,
+            1.0,
+            EventKind::Output {
+                pid: 5001,
+                name: String::new(),
+                stream: Stream::Stdout,
+                text,
+            },
+        );
+    }
+    assert!(app.output.bytes <= pooltop::app::MAX_OUTPUT_BYTES);
+    assert!(app.output.per_proc[&5001].len() <= pooltop::app::MAX_PROC_LINES);
+    assert!(app.output.dropped > 0);
+    assert!(draw(&app).contains("line 199999 of a flood"));
+}
+
+#[test]
+fn resize_redraws_for_the_new_size() {
+    let mut app = pool_map_midway((120, 40));
+    app::update(&mut app, Msg::Resize(40, 10));
+    assert!(draw(&app).contains("terminal too small"));
+    app::update(&mut app, Msg::Resize(100, 30));
+    let screen = draw(&app);
+    assert!(screen.contains("ForkPoolWorker-1"));
+    assert_eq!(screen.lines().count(), 30);
+}

@@ -143,6 +143,10 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         KeyCode::Char('e') => vec![Effect::Screenshot],
+        KeyCode::Char('C') => {
+            clear_exited(app);
+            vec![]
+        }
         KeyCode::Tab | KeyCode::BackTab => {
             app.focus = match app.focus {
                 Focus::Processes => Focus::Output,
@@ -404,6 +408,21 @@ fn on_signal_menu(app: &mut App, cursor: usize, code: KeyCode) -> Vec<Effect> {
         _ => app.overlay = Overlay::None,
     }
     vec![]
+}
+
+/// Drops the rows of processes that have ended (they stay, greyed, until then).
+fn clear_exited(app: &mut App) {
+    let before = app.procs.len();
+    app.procs.retain(|p| !p.state.ended());
+    app.status = Some(format!(
+        "cleared {} exited processes",
+        before - app.procs.len()
+    ));
+    if let Selection::Proc(pid) = app.selection
+        && app.proc(pid).is_none()
+    {
+        app.selection = Selection::AllWorkers;
+    }
 }
 
 fn move_cursor(app: &mut App, delta: i64) {

@@ -98,12 +98,19 @@ pub fn run(scenario: Scenario, cap: Capture, refresh: Duration) -> ExitCode {
     app.size = cap.size;
     // `--after 0` is the screen before anything runs.
     if cap.after != After::Steps(0) {
-        let load = Command::Load { program: app.program.clone(), task_events: true };
+        let load = Command::Load {
+            program: app.program.clone(),
+            task_events: true,
+        };
         let go = match cap.after {
             After::Steps(n) => vec![Command::Step; n],
             _ => vec![Command::Continue],
         };
-        app.phase = if matches!(cap.after, After::Steps(_)) { Phase::Paused } else { Phase::Running };
+        app.phase = if matches!(cap.after, After::Steps(_)) {
+            Phase::Paused
+        } else {
+            Phase::Running
+        };
         for cmd in std::iter::once(load).chain(go) {
             let _ = engine.link.send(&cmd);
         }

@@ -162,7 +162,11 @@ impl Runtime {
         loop {
             let ticking = matches!(self.app.phase, Phase::Running | Phase::Paused);
             // Paused, only the clock moves: once a second is enough.
-            let tick = if self.app.phase == Phase::Paused { TICK * 4 } else { TICK };
+            let tick = if self.app.phase == Phase::Paused {
+                TICK * 4
+            } else {
+                TICK
+            };
             let wait = if dirty {
                 FRAME.saturating_sub(last_draw.elapsed())
             } else if ticking {

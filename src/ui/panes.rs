@@ -700,6 +700,9 @@ pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     if pool_open == Some(PoolStateName::Run) {
         keys.extend([("c", "close"), ("+/-", "workers")]);
     }
+    if app.procs.iter().any(|p| p.state.ended()) {
+        keys.push(("C", "clear exited"));
+    }
     keys.extend([
         ("↑↓", "select"),
         ("tab", "pane"),
@@ -798,6 +801,7 @@ pub fn help(app: &App, f: &mut Frame, theme: Theme) {
             "o",
             "output: interleaved + per process / interleaved / per process",
         ),
+        ("C", "clear the rows of processes that have exited"),
         ("e", "save this screen as an SVG file"),
         ("q", "quit: every worker is ended, the terminal restored"),
     ];

@@ -111,7 +111,12 @@ impl Func {
     /// Accepted argument counts (min, max).
     pub fn arity(self) -> (usize, usize) {
         match self {
-            Func::Squares | Func::Cubes | Func::Square | Func::Cube | Func::SlowCube | Func::Chatter => (1, 1),
+            Func::Squares
+            | Func::Cubes
+            | Func::Square
+            | Func::Cube
+            | Func::SlowCube
+            | Func::Chatter => (1, 1),
             Func::Powers | Func::Power => (2, 2),
             Func::Noop | Func::Fail | Func::Greet => (0, 8),
         }
@@ -255,7 +260,8 @@ pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
         Func::Chatter => {
             let n = int_arg(call, 0)?;
             for i in 0..n.max(0) {
-                ctx.out.print(&format!("line {i} from {}", ctx.process_name));
+                ctx.out
+                    .print(&format!("line {i} from {}", ctx.process_name));
             }
             Ok(Value::Int(n))
         }
