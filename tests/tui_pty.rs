@@ -56,6 +56,10 @@ struct Session {
 
 /// Starts pooltop with `args` in a new pseudo-terminal of `rows` x `cols`.
 fn open(args: &[&str], rows: u16, cols: u16) -> Session {
+    open_with(args, rows, cols, &[])
+}
+
+fn open_with(args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)]) -> Session {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows,
@@ -67,6 +71,9 @@ fn open(args: &[&str], rows: u16, cols: u16) -> Session {
     let mut cmd = CommandBuilder::new(BIN);
     cmd.args(args);
     cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let child = pty.slave.spawn_command(cmd).expect("spawn pooltop");
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().expect("reader");
@@ -215,5 +222,53 @@ fn sigterm_to_the_dashboard_restores_the_terminal_and_ends_workers() {
         String::from_utf8_lossy(&raw).contains("\x1b[?1049l"),
         "left the alternate screen"
     );
+    assert_all_gone(&pids, Duration::from_secs(2));
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_leaves_no_process() {
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        master,
+    } = open_with(
+        &["tui", "pool-map", "--cost", "2s", "--workers", "2"],
+        40,
+        120,
+        &[("POOLTOP_TEST_PANIC", "z")],
+    );
+    screen.wait_for("the ready screen", |s| s.contains("ready"));
+    writer.write_all(b"s").expect("press s");
+    let shown = screen.wait_for("two workers", |s| row_of(s, "ForkPoolWorker-2").is_some());
+    let pids: Vec<i32> = ["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"]
+        .iter()
+        .filter_map(|n| row_of(&shown, n).map(|r| r.0))
+        .collect();
+    assert_eq!(pids.len(), 3);
+    writer.write_all(b"z").expect("press the panic key");
+    assert!(
+        wait_until(Duration::from_secs(10), || matches!(
+            child.try_wait(),
+            Ok(Some(_))
+        )),
+        "exits after a panic"
+    );
+    let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.rfind("\x1b[?1049l") > raw.rfind("\x1b[?1049h"),
+        "left the alternate screen"
+    );
+    assert!(
+        raw.contains("test panic on key"),
+        "the panic message is shown after the screen is restored"
+    );
+    if let Some(termios) = master.get_termios() {
+        assert!(
+            termios.local_flags.bits() & libc::ICANON as libc::tcflag_t != 0,
+            "raw mode is off"
+        );
+    }
     assert_all_gone(&pids, Duration::from_secs(2));
 }

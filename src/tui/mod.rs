@@ -223,6 +223,7 @@ impl Runtime {
 
     /// Feeds one message to `update` and carries out its effects; true means quit.
     fn handle(&mut self, msg: Msg, term: &mut terminal::Term) -> std::io::Result<bool> {
+        panic_for_tests(&msg);
         for effect in app::update(&mut self.app, msg) {
             match effect {
                 Effect::Send(cmd) => {
@@ -258,6 +259,17 @@ impl Runtime {
     fn shutdown(&mut self) {
         self.app.quitting = true;
         self.engine.link.shutdown(Duration::from_secs(2));
+    }
+}
+
+/// `POOLTOP_TEST_PANIC=KEY` makes that key panic, so tests can check that a panic
+/// still restores the terminal and ends every worker.
+fn panic_for_tests(msg: &Msg) {
+    if let Msg::Key(k) = msg
+        && let crossterm::event::KeyCode::Char(c) = k.code
+        && std::env::var("POOLTOP_TEST_PANIC").is_ok_and(|v| v.starts_with(c))
+    {
+        panic!("test panic on key {c:?}");
     }
 }
 
