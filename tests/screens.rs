@@ -521,7 +521,7 @@ fn imap_unordered_results_fill_in_completion_order() {
 }
 
 #[test]
-fn no_color_draws_the_same_text() {
+fn no_color_draws_the_same_text_without_colour() {
     let mut colored = pool_map_midway((120, 40));
     let plain_text = {
         colored.color = false;
@@ -668,4 +668,70 @@ fn resize_redraws_for_the_new_size() {
     let screen = draw(&app);
     assert!(screen.contains("ForkPoolWorker-1"));
     assert_eq!(screen.lines().count(), 30);
+}
+
+#[test]
+fn a_created_process_shows_before_start_and_s_starts_it() {
+    use pooltop::app::Effect;
+    use pooltop::engine::protocol::{Command, Interactive};
+    let mut app = app_for("squares-cubes", (120, 40));
+    key(&mut app, KeyCode::Char('n'));
+    loaded(&mut app);
+    let repr = "<Process name='process1' parent=4242 initial>".to_string();
+    ev(
+        &mut app,
+        0.01,
+        EventKind::StepDone {
+            index: Some(1),
+            python: "process1 = ...".into(),
+            outcome: repr,
+        },
+    );
+    let screen = draw(&app);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("process1 "))
+        .expect("row");
+    assert!(row.contains(" - ") && row.contains("created"), "{row}");
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)),
+    );
+    assert!(
+        matches!(effects.as_slice(), [Effect::Send(Command::Interact(Interactive::StartProcess { name }))] if name == "process1"),
+        "{effects:?}"
+    );
+    ev(
+        &mut app,
+        0.02,
+        EventKind::Created {
+            name: "process1".into(),
+            pid: 6001,
+            ppid: MAIN,
+            role: Role::Process,
+        },
+    );
+    assert_eq!(app.selection, pooltop::app::Selection::Proc(6001));
+    assert_eq!(
+        app.rows().iter().filter(|p| p.name == "process1").count(),
+        1
+    );
+}
+
+#[test]
+fn no_color_means_no_colour_in_any_cell() {
+    let mut app = pool_map_midway((120, 40));
+    app.color = false;
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal.draw(|f| pooltop::ui::view(&app, f)).expect("draw");
+    let buf = terminal.backend().buffer();
+    for y in 0..40 {
+        for x in 0..120 {
+            let c = &buf[(x, y)];
+            assert_eq!(c.fg, ratatui::style::Color::Reset, "fg at {x},{y}");
+            assert_eq!(c.bg, ratatui::style::Color::Reset, "bg at {x},{y}");
+        }
+    }
 }

@@ -25,6 +25,8 @@ pub enum Phase {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProcState {
+    /// A Process object that has not been started: no OS process yet.
+    Created,
     Starting,
     Running,
     Sleeping,
@@ -37,6 +39,7 @@ pub enum ProcState {
 impl ProcState {
     pub fn label(self) -> &'static str {
         match self {
+            ProcState::Created => "created",
             ProcState::Starting => "starting",
             ProcState::Running => "running",
             ProcState::Sleeping => "sleeping",

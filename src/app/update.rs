@@ -187,6 +187,15 @@ fn load_command(app: &App) -> Effect {
 }
 
 fn start(app: &mut App) -> Vec<Effect> {
+    // A Process object selected that has not started: `s` is its `start()`.
+    if let Some(p) = app
+        .selected_proc()
+        .filter(|p| p.state == ProcState::Created)
+    {
+        return vec![Effect::Send(Command::Interact(Interactive::StartProcess {
+            name: p.name.clone(),
+        }))];
+    }
     match app.phase {
         Phase::Ready => {
             app.phase = Phase::Running;
@@ -241,7 +250,7 @@ fn targets(app: &App) -> Vec<(i32, String)> {
     match app.selection {
         Selection::Proc(pid) => app
             .proc(pid)
-            .filter(|p| !p.state.ended() && p.role != Role::Main)
+            .filter(|p| !p.state.ended() && p.role != Role::Main && p.pid > 0)
             .map(|p| vec![(p.pid, p.name.clone())])
             .unwrap_or_default(),
         Selection::AllWorkers => app
@@ -258,6 +267,7 @@ fn no_target(app: &mut App) -> Vec<Effect> {
         Selection::Proc(pid) if app.proc(pid).is_some_and(|p| p.role == Role::Main) => {
             "that is the main process: select a worker or Process (Up/Down)".into()
         }
+        Selection::Proc(pid) if pid < 0 => "not started yet: s starts it".into(),
         Selection::Proc(_) => "that process has exited".into(),
     });
     vec![]
@@ -315,6 +325,10 @@ fn pause_selection(app: &mut App) -> Vec<Effect> {
 
 fn join_selection(app: &mut App) -> Vec<Effect> {
     match app.selected_proc() {
+        Some(p) if p.state == ProcState::Created => {
+            app.status = Some("AssertionError: can only join a started process".into());
+            vec![]
+        }
         Some(p) if p.role == Role::Process => {
             vec![Effect::Send(Command::Interact(Interactive::JoinProcess {
                 pid: p.pid,
@@ -482,6 +496,23 @@ fn add_proc(app: &mut App, name: String, pid: i32, ppid: i32, role: Role) {
     if app.proc(pid).is_some_and(|p| !p.state.ended()) {
         return;
     }
+    // A Process object shown since its creation gets its PID now.
+    if role == Role::Process
+        && pid > 0
+        && let Some(p) = app
+            .procs
+            .iter_mut()
+            .find(|p| p.state == ProcState::Created && p.name == name)
+    {
+        let placeholder = p.pid;
+        p.pid = pid;
+        p.ppid = ppid;
+        p.state = ProcState::Starting;
+        if app.selection == Selection::Proc(placeholder) {
+            app.selection = Selection::Proc(pid);
+        }
+        return;
+    }
     let color = app.next_color;
     app.next_color += 1;
     app.procs.push(ProcRow {
@@ -499,6 +530,24 @@ fn add_proc(app: &mut App, name: String, pid: i32, ppid: i32, role: Role) {
         start_ms: None,
         color,
     });
+}
+
+/// `<Process name='process1' parent=4242 initial>`: a Process object was just created.
+fn created_process_name(outcome: &str) -> Option<String> {
+    let rest = outcome.strip_prefix("<Process name='")?;
+    let (name, tail) = rest.split_once('\'')?;
+    tail.ends_with("initial>").then(|| name.to_string())
+}
+
+/// A row for a Process that exists in Python but has no OS process yet; its PID column
+/// holds a negative placeholder until `start()`.
+fn add_created(app: &mut App, name: String) {
+    let placeholder = -(app.procs.len() as i32) - 1;
+    let ppid = app.main_pid.unwrap_or(0);
+    add_proc(app, name, placeholder, ppid, Role::Process);
+    if let Some(p) = app.proc_mut(placeholder) {
+        p.state = ProcState::Created;
+    }
 }
 
 pub fn on_event(app: &mut App, event: Event) {
@@ -540,6 +589,9 @@ pub fn on_event(app: &mut App, event: Event) {
             app.current = None;
             if let Some(i) = index {
                 app.steps_done = i + 1;
+            }
+            if let Some(name) = created_process_name(&outcome) {
+                add_created(app, name);
             }
             let line = python.lines().next().unwrap_or("").trim().to_string();
             let text = if outcome.is_empty() {

@@ -33,6 +33,10 @@ pub enum Interactive {
     JoinProcess {
         pid: i32,
     },
+    /// `process.start()` on the Process object with this name.
+    StartProcess {
+        name: String,
+    },
     ClosePool {
         pool: usize,
     },

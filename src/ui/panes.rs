@@ -255,7 +255,14 @@ pub fn processes(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         };
         let cells: Vec<Cell> = [
             cell("NAME", Cell::from(Span::styled(p.name.clone(), name_style))),
-            cell("PID", Cell::from(p.pid.to_string())),
+            cell(
+                "PID",
+                Cell::from(if p.pid > 0 {
+                    p.pid.to_string()
+                } else {
+                    "-".into()
+                }),
+            ),
             cell("PPID", Cell::from(p.ppid.to_string())),
             cell(
                 "STATE",

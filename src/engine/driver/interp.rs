@@ -243,6 +243,13 @@ impl Driver {
             .position(|s| matches!(s, SlotVal::Pool(p) if *p == pool))
     }
 
+    pub(super) fn slot_of_process_name(&self, name: &str) -> Option<Slot> {
+        self.interp
+            .slots
+            .iter()
+            .position(|s| matches!(s, SlotVal::Process(p) if self.processes[*p].name == name))
+    }
+
     pub(super) fn slot_of_pid(&self, pid: i32) -> Option<Slot> {
         self.interp.slots.iter().position(|s| match s {
             SlotVal::Process(p) => self.processes[*p]

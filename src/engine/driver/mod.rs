@@ -379,6 +379,15 @@ impl Driver {
                 }
                 return;
             }
+            Interactive::StartProcess { name } => self.slot_of_process_name(&name).map(|slot| {
+                let var = self
+                    .program
+                    .as_ref()
+                    .and_then(|p| p.slots.get(slot))
+                    .cloned()
+                    .unwrap_or_default();
+                (Op::Start { slot }, format!("{var}.start()"))
+            }),
             Interactive::JoinProcess { pid } => self.slot_of_pid(pid).map(|slot| {
                 let name = self
                     .program
