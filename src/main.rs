@@ -33,6 +33,8 @@ enum Cmd {
     Run(RunArgs),
     /// List the built-in scenarios.
     List,
+    /// List the built-in lessons (open one with `pooltop tui --lesson NAME`, or `L`).
+    Lessons,
     /// Measure the pool on real processes; prints JSON lines like bench/python_pool.py.
     Bench(BenchArgs),
 }
@@ -44,6 +46,9 @@ struct ScenarioArgs {
     /// Load the scenario from a TOML file instead.
     #[arg(long, value_name = "PATH", conflicts_with = "scenario")]
     file: Option<PathBuf>,
+    /// Open a built-in lesson (see `pooltop lessons`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["scenario", "file"])]
+    lesson: Option<String>,
     /// Worker processes of every pool (overrides `processes`).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -153,6 +158,9 @@ fn load_scenario(args: &ScenarioArgs) -> Result<scenario::Scenario, String> {
         cost_kind: args.cost_kind,
     };
     let source = match (&args.file, &args.scenario) {
+        _ if args.lesson.is_some() => {
+            scenario::Source::lesson(args.lesson.as_deref().unwrap_or_default())?
+        }
         (Some(path), _) => scenario::Source::file(path)?,
         (None, Some(name)) => scenario::Source::builtin(name)?,
         (None, None) => scenario::Source::builtin(scenario::DEFAULT)?,
@@ -194,6 +202,15 @@ fn main() -> ExitCode {
             let mut out = std::io::stdout().lock();
             for (name, title) in scenario::list() {
                 if writeln!(out, "{name:<18} {title}").is_err() {
+                    break;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Some(Cmd::Lessons) => {
+            let mut out = std::io::stdout().lock();
+            for (name, question, title) in scenario::lessons() {
+                if writeln!(out, "{name:<26} {question:<3} {title}").is_err() {
                     break;
                 }
             }

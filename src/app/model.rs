@@ -70,9 +70,54 @@ pub struct ProcRow {
     pub current: Option<u64>,
     pub exitcode: Option<i32>,
     pub start_ms: Option<f64>,
+    pub method: Option<StartMethod>,
     /// Which colour of the palette its output gets.
     pub color: usize,
 }
+
+/// One task on the timeline: when it ran and on which worker.
+#[derive(Clone, Debug)]
+pub struct TaskSpan {
+    pub task: u64,
+    pub pid: i32,
+    pub call: u32,
+    pub start: f64,
+    pub end: Option<f64>,
+    /// Finished normally (false: failed or lost).
+    pub ok: bool,
+}
+
+/// The pane beside the code (lessons) or below the process table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Output,
+    Tasks,
+    Timeline,
+    Measurements,
+    StartMethods,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Output,
+        View::Tasks,
+        View::Timeline,
+        View::Measurements,
+        View::StartMethods,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Output => "output",
+            View::Tasks => "tasks",
+            View::Timeline => "timeline",
+            View::Measurements => "measurements",
+            View::StartMethods => "start methods",
+        }
+    }
+}
+
+pub const MAX_SPANS: usize = 20_000;
 
 #[derive(Clone, Debug)]
 pub struct PoolInfo {
@@ -185,6 +230,8 @@ pub enum Overlay {
     Help,
     /// Signal menu with the highlighted entry.
     Signals(usize),
+    /// Lesson picker with the highlighted lesson.
+    Lessons(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,6 +293,15 @@ pub struct App {
     pub status: Option<String>,
     pub next_color: usize,
     pub quitting: bool,
+    pub lesson: Option<crate::scenario::LessonMeta>,
+    pub view: View,
+    pub spans: VecDeque<TaskSpan>,
+    /// When each scenario step began (driver clock).
+    pub step_began: HashMap<usize, f64>,
+    /// Labelled step durations, in the order they finished.
+    pub measures: Vec<(String, f64)>,
+    /// The exception a step raised, shown on its line in the code pane.
+    pub step_errors: HashMap<usize, String>,
 }
 
 impl App {
@@ -279,6 +335,12 @@ impl App {
             status: None,
             next_color: 0,
             quitting: false,
+            lesson: scenario.lesson.clone(),
+            view: View::Output,
+            spans: VecDeque::new(),
+            step_began: HashMap::new(),
+            measures: Vec::new(),
+            step_errors: HashMap::new(),
         }
     }
 
@@ -291,12 +353,14 @@ impl App {
             size: self.size,
             cpu: self.cpu.clone(),
             program: self.program.clone(),
+            view: self.view,
             ..App::new(
                 &crate::scenario::Scenario {
                     name: self.scenario.clone(),
                     title: self.title.clone(),
                     about: self.about.clone(),
                     program: self.program.clone(),
+                    lesson: self.lesson.clone(),
                 },
                 self.color,
             )

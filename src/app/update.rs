@@ -32,6 +32,8 @@ pub enum Effect {
     Restart,
     /// Save the current frame as an SVG file.
     Screenshot,
+    /// Open this built-in lesson on a fresh driver.
+    LoadLesson(String),
     Quit,
 }
 
@@ -111,6 +113,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             return vec![];
         }
         Overlay::Signals(i) => return on_signal_menu(app, i, key.code),
+        Overlay::Lessons(i) => return on_lesson_menu(app, i, key.code),
         Overlay::None => {}
     }
     match key.code {
@@ -143,6 +146,20 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         KeyCode::Char('e') => vec![Effect::Screenshot],
+        KeyCode::Char('L') => {
+            app.overlay = Overlay::Lessons(0);
+            vec![]
+        }
+        KeyCode::Char('v') => {
+            // Without a lesson the task pane is always on screen: the cycle skips it.
+            let views: Vec<View> = View::ALL
+                .into_iter()
+                .filter(|v| app.lesson.is_some() || *v != View::Tasks)
+                .collect();
+            let at = views.iter().position(|v| *v == app.view).unwrap_or(0);
+            app.view = views[(at + 1) % views.len()];
+            vec![]
+        }
         KeyCode::Char('C') => {
             clear_exited(app);
             vec![]
@@ -439,6 +456,24 @@ fn clear_exited(app: &mut App) {
     }
 }
 
+fn on_lesson_menu(app: &mut App, cursor: usize, code: KeyCode) -> Vec<Effect> {
+    let lessons = crate::scenario::lessons();
+    match code {
+        KeyCode::Up => app.overlay = Overlay::Lessons(cursor.saturating_sub(1)),
+        KeyCode::Down => {
+            app.overlay = Overlay::Lessons((cursor + 1).min(lessons.len().saturating_sub(1)))
+        }
+        KeyCode::Enter => {
+            app.overlay = Overlay::None;
+            if let Some((name, _, _)) = lessons.get(cursor) {
+                return vec![Effect::LoadLesson(name.clone())];
+            }
+        }
+        _ => app.overlay = Overlay::None,
+    }
+    vec![]
+}
+
 fn move_cursor(app: &mut App, delta: i64) {
     if app.focus == Focus::Output {
         app.output_scroll = if delta < 0 {
@@ -528,6 +563,7 @@ fn add_proc(app: &mut App, name: String, pid: i32, ppid: i32, role: Role) {
         current: None,
         exitcode: None,
         start_ms: None,
+        method: None,
         color,
     });
 }
@@ -566,9 +602,15 @@ pub fn on_event(app: &mut App, event: Event) {
             ppid,
             role,
         } => add_proc(app, name, pid, ppid, role),
-        EventKind::Spawned { pid, start_ms, .. } => {
+        EventKind::Spawned {
+            pid,
+            start_ms,
+            start_method,
+            ..
+        } => {
             if let Some(p) = app.proc_mut(pid) {
                 p.start_ms = Some(start_ms);
+                p.method = Some(start_method);
                 if p.state == ProcState::Starting {
                     p.state = ProcState::Running;
                 }
@@ -579,6 +621,9 @@ pub fn on_event(app: &mut App, event: Event) {
         } => push_output(app, pid, stream, text),
         EventKind::Step { index, python } => {
             app.started_at.get_or_insert(event.t);
+            if let Some(i) = index {
+                app.step_began.insert(i, event.t);
+            }
             app.current = Some((index, python));
         }
         EventKind::StepDone {
@@ -589,6 +634,12 @@ pub fn on_event(app: &mut App, event: Event) {
             app.current = None;
             if let Some(i) = index {
                 app.steps_done = i + 1;
+            }
+            if let Some(i) = index {
+                let label = app.program.steps.get(i).and_then(|s| s.measure.clone());
+                if let (Some(label), Some(began)) = (label, app.step_began.get(&i)) {
+                    app.measures.push((label, event.t - began));
+                }
             }
             if let Some(name) = created_process_name(&outcome) {
                 add_created(app, name);
@@ -601,7 +652,12 @@ pub fn on_event(app: &mut App, event: Event) {
             };
             log(app, LogKind::Call, text);
         }
-        EventKind::Error { message, .. } => log(app, LogKind::Error, message),
+        EventKind::Error { message, .. } => {
+            if let Some((Some(i), _)) = &app.current {
+                app.step_errors.insert(*i, message.clone());
+            }
+            log(app, LogKind::Error, message)
+        }
         EventKind::CallSubmitted {
             call,
             pool,
@@ -639,6 +695,18 @@ pub fn on_event(app: &mut App, event: Event) {
             app.tasks.total += 1;
         }
         EventKind::TaskStarted { task, pid, .. } => {
+            let call = app.tasks.all.get(&task).map_or(0, |t| t.call);
+            app.spans.push_back(TaskSpan {
+                task,
+                pid,
+                call,
+                start: event.t,
+                end: None,
+                ok: true,
+            });
+            while app.spans.len() > MAX_SPANS {
+                app.spans.pop_front();
+            }
             app.tasks.pending.remove(&task);
             app.tasks.running.insert(pid, task);
             if let Some(p) = app.proc_mut(pid) {
@@ -647,10 +715,16 @@ pub fn on_event(app: &mut App, event: Event) {
         }
         EventKind::TaskDone {
             task, pid, result, ..
-        } => finish_task(app, task, pid, result.to_string()),
+        } => {
+            end_span(app, task, event.t, true);
+            finish_task(app, task, pid, result.to_string())
+        }
         EventKind::TaskFailed {
             task, pid, error, ..
-        } => finish_task(app, task, pid, error),
+        } => {
+            end_span(app, task, event.t, false);
+            finish_task(app, task, pid, error)
+        }
         EventKind::TaskLost {
             task,
             pid,
@@ -659,6 +733,7 @@ pub fn on_event(app: &mut App, event: Event) {
             exitcode,
         } => {
             app.tasks.lost += 1;
+            end_span(app, task, event.t, false);
             finish_task(app, task, pid, "lost".into());
             app.tasks.done -= 1;
             let how = signal.map_or(exitcode.to_string(), |s| {
@@ -733,6 +808,13 @@ pub fn on_event(app: &mut App, event: Event) {
             );
         }
         EventKind::Fatal { message } => log(app, LogKind::Error, message),
+    }
+}
+
+fn end_span(app: &mut App, task: u64, t: f64, ok: bool) {
+    if let Some(span) = app.spans.iter_mut().rev().find(|s| s.task == task) {
+        span.end = Some(t);
+        span.ok = ok;
     }
 }
 

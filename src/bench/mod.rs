@@ -41,6 +41,8 @@ fn step(op: Op, python: &str) -> Step {
     Step {
         python: python.into(),
         op,
+        say: None,
+        measure: None,
     }
 }
 
@@ -71,6 +73,7 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
                 processes: Some(workers as i64),
                 initializer: None,
                 maxtasksperchild: None,
+                method: None,
             },
             "pool = ctx.Pool(processes=W)",
         ),
@@ -128,6 +131,7 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
                 slot,
                 target: noop(i),
                 name: None,
+                method: None,
             },
             "p = ctx.Process(target=noop, args=(i,))",
         ));
@@ -149,6 +153,7 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
                 slot: first_slot + i,
                 target: noop(i),
                 name: None,
+                method: None,
             },
             "ps.append(ctx.Process(target=noop, args=(i,)))",
         ));

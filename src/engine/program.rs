@@ -138,6 +138,10 @@ pub enum Piece {
     Var(Slot),
     /// Seconds since the scenario started, as `time.time() - start` prints them.
     Elapsed,
+    /// `os.getpid()` of the main process.
+    Pid,
+    /// `os.cpu_count()`.
+    CpuCount,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,6 +150,8 @@ pub enum Op {
         slot: Slot,
         target: Call,
         name: Option<String>,
+        /// `multiprocessing.get_context(method).Process(...)`; None: the run's method.
+        method: Option<StartMethod>,
     },
     Start {
         slot: Slot,
@@ -173,6 +179,7 @@ pub enum Op {
         processes: Option<i64>,
         initializer: Option<Call>,
         maxtasksperchild: Option<i64>,
+        method: Option<StartMethod>,
     },
     Submit {
         pool: Slot,
@@ -236,6 +243,10 @@ pub enum Op {
 pub struct Step {
     pub python: String,
     pub op: Op,
+    /// What a lesson says about this line.
+    pub say: Option<String>,
+    /// A label for how long this step took (a lesson's measurements view).
+    pub measure: Option<String>,
 }
 
 /// Settings that apply to a whole run (from the scenario, overridden on the command line).

@@ -66,11 +66,46 @@ struct Printer {
     show_output: bool,
     trace: bool,
     finished: bool,
+    /// A lesson's notes by step, when running a lesson: the steps are narrated on stdout.
+    lesson: Option<Vec<Option<String>>>,
 }
 
 impl Printer {
+    /// A lesson narrates each line on stdout, between the program's own output.
+    fn narrate(&self, event: &Event) -> bool {
+        let Some(says) = &self.lesson else {
+            return false;
+        };
+        let mut out = io::stdout().lock();
+        let _ = match &event.kind {
+            EventKind::Step { index, python } => {
+                let n = index.map_or("typed".to_string(), |i| (i + 1).to_string());
+                let code: Vec<String> = python.lines().map(|l| format!("    {l}")).collect();
+                let say = index
+                    .and_then(|i| says.get(i).cloned().flatten())
+                    .map(|s| format!("    # {s}\n"))
+                    .unwrap_or_default();
+                write!(out, "\n[{n}]\n{}\n{say}", code.join("\n"))
+            }
+            // An exception was already shown with its ✗.
+            EventKind::StepDone { outcome, .. }
+                if !outcome.is_empty() && !outcome.contains("Error") =>
+            {
+                writeln!(out, "    -> {outcome}")
+            }
+            EventKind::Error { message, .. } => writeln!(out, "    ✗ {message}"),
+            EventKind::Finished { elapsed } => {
+                writeln!(out, "\n(the lesson ran to its end in {elapsed:.2}s)")
+            }
+            _ => return false,
+        };
+        matches!(event.kind, EventKind::Error { .. })
+    }
+
     fn show(&mut self, event: &Event) {
+        let narrated = self.narrate(event);
         match &event.kind {
+            EventKind::Error { .. } if narrated => {}
             EventKind::Output { stream, text, .. } if self.show_output => match stream {
                 Stream::Stdout => {
                     let _ = io::stdout().lock().write_all(text.as_bytes());
@@ -170,6 +205,23 @@ pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
         Err(e) => eprintln!("pooltop: signals will not be caught: {e}"),
     }
     let show_output = !matches!(sink, EventSink::Stdout);
+    let lesson: Option<Vec<Option<String>>> = match &scenario.lesson {
+        Some(meta) if show_output => {
+            println!("{} · {}\n", meta.question, scenario.title);
+            for line in meta.explanation.trim().lines() {
+                println!("{line}");
+            }
+            Some(
+                scenario
+                    .program
+                    .steps
+                    .iter()
+                    .map(|s| s.say.clone())
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
     if trace {
         eprintln!("# {}: {}", scenario.name, scenario.title);
         for line in scenario.about.lines().filter(|l| !l.trim().is_empty()) {
@@ -192,6 +244,7 @@ pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
         show_output,
         trace,
         finished: false,
+        lesson,
     };
     let mut interrupted = None;
     while let Ok(msg) = rx.recv() {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::engine::program::{
-    Items, Op, Piece, Program, RunSettings, SignalTarget, Step, SubmitKind,
+    Items, Op, Piece, Program, RunSettings, SignalTarget, StartMethod, Step, SubmitKind,
 };
 use crate::engine::sys;
 use crate::engine::value::Value;
@@ -102,6 +102,7 @@ fn present_fields(s: &RawStep) -> Vec<&'static str> {
     add("seconds", s.seconds.is_some());
     add("signal", s.signal.is_some());
     add("worker", s.worker.is_some());
+    add("start_method", s.start_method.is_some());
     v
 }
 
@@ -140,6 +141,25 @@ pub fn compile(
         steps,
         settings,
     })
+}
+
+/// A step's own start method, as `multiprocessing.get_context("spawn")` gives.
+fn start_method(s: &RawStep) -> Res<Option<StartMethod>> {
+    use clap::ValueEnum;
+    s.start_method
+        .as_deref()
+        .map(|m| {
+            StartMethod::from_str(m, false)
+                .map_err(|_| format!("start_method '{m}' is not fork, spawn or forkserver"))
+        })
+        .transpose()
+}
+
+fn context(method: Option<StartMethod>) -> String {
+    match method {
+        Some(m) => format!("multiprocessing.get_context({:?})", m.name()),
+        None => "multiprocessing".into(),
+    }
 }
 
 fn need<'a, T>(v: &'a Option<T>, field: &str) -> Res<&'a T> {
@@ -219,7 +239,11 @@ impl Compiler<'_> {
     fn step(&mut self, s: &RawStep) -> Res<Step> {
         let fields =
             allowed(&s.action).ok_or_else(|| format!("unknown action (known: {ACTIONS})"))?;
-        if let Some(extra) = present_fields(s).into_iter().find(|f| !fields.contains(f)) {
+        let extra_ok = |f: &&str| {
+            fields.contains(f)
+                || (*f == "start_method" && matches!(s.action.as_str(), "process" | "pool"))
+        };
+        if let Some(extra) = present_fields(s).into_iter().find(|f| !extra_ok(f)) {
             return Err(format!(
                 "field '{extra}' does not apply here (allowed: {})",
                 fields.join(", ")
@@ -229,6 +253,8 @@ impl Compiler<'_> {
         Ok(Step {
             python: s.python.clone().unwrap_or(python),
             op,
+            say: s.say.clone(),
+            measure: s.measure.clone(),
         })
     }
 
@@ -370,8 +396,10 @@ impl Compiler<'_> {
             .as_ref()
             .map(|n| format!(", name={n:?}"))
             .unwrap_or_default();
+        let method = start_method(s)?;
         let py = format!(
-            "{var} = multiprocessing.Process(target={f}, args={}{name_part})",
+            "{var} = {}.Process(target={f}, args={}{name_part})",
+            context(method),
             python_args(&args)
         );
         Ok((
@@ -379,6 +407,7 @@ impl Compiler<'_> {
                 slot,
                 target: Call { func: f, args },
                 name: s.name.clone(),
+                method,
             },
             py,
         ))
@@ -411,7 +440,8 @@ impl Compiler<'_> {
         if let Some(m) = s.maxtasksperchild {
             params.push(format!("maxtasksperchild={m}"));
         }
-        let mut py = format!("{var} = multiprocessing.Pool({})", params.join(", "));
+        let method = start_method(s)?;
+        let mut py = format!("{var} = {}.Pool({})", context(method), params.join(", "));
         let mut notes = Vec::new();
         if let Some(w) = self.overrides.workers {
             notes.push(format!("processes={w}"));
@@ -427,6 +457,7 @@ impl Compiler<'_> {
             processes: s.processes,
             initializer,
             maxtasksperchild: s.maxtasksperchild,
+            method,
         };
         Ok((op, py))
     }
@@ -613,6 +644,10 @@ impl Compiler<'_> {
                     }
                     if name == "elapsed" {
                         pieces.push(Piece::Elapsed);
+                    } else if name == "pid" {
+                        pieces.push(Piece::Pid);
+                    } else if name == "cpu_count" {
+                        pieces.push(Piece::CpuCount);
                     } else {
                         let (slot, _) = self.lookup(&name)?;
                         pieces.push(Piece::Var(slot));

@@ -60,6 +60,55 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Built-in lessons, from `assets/lessons/`: scenarios with an explanation and notes.
+pub const LESSONS: &[(&str, &str)] = &[
+    (
+        "q1-processes",
+        include_str!("../../assets/lessons/q1-processes.toml"),
+    ),
+    (
+        "q2-threads-vs-processes",
+        include_str!("../../assets/lessons/q2-threads-vs-processes.toml"),
+    ),
+    (
+        "q3-two-processes",
+        include_str!("../../assets/lessons/q3-two-processes.toml"),
+    ),
+    (
+        "q4-pool-lifecycle",
+        include_str!("../../assets/lessons/q4-pool-lifecycle.toml"),
+    ),
+    (
+        "q5-pool-map",
+        include_str!("../../assets/lessons/q5-pool-map.toml"),
+    ),
+    (
+        "q6-four-processes",
+        include_str!("../../assets/lessons/q6-four-processes.toml"),
+    ),
+    (
+        "apply-vs-apply-async",
+        include_str!("../../assets/lessons/apply-vs-apply-async.toml"),
+    ),
+    (
+        "map-imap-imap-unordered",
+        include_str!("../../assets/lessons/map-imap-imap-unordered.toml"),
+    ),
+    (
+        "chunksize",
+        include_str!("../../assets/lessons/chunksize.toml"),
+    ),
+    (
+        "maxtasksperchild",
+        include_str!("../../assets/lessons/maxtasksperchild.toml"),
+    ),
+    (
+        "start-methods",
+        include_str!("../../assets/lessons/start-methods.toml"),
+    ),
+    ("speedup", include_str!("../../assets/lessons/speedup.toml")),
+];
+
 /// The scenario `pooltop` opens when none is named.
 pub const DEFAULT: &str = "workshop";
 
@@ -73,8 +122,21 @@ pub struct ScenarioFile {
     pub start_method: Option<String>,
     pub cost: Option<String>,
     pub cost_kind: Option<String>,
+    pub lesson: Option<LessonMeta>,
     #[serde(default)]
     pub step: Vec<toml::Spanned<RawStep>>,
+}
+
+/// What makes a scenario a lesson: which question it answers and what to read first.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonMeta {
+    /// The assignment's question, e.g. "Q3".
+    pub question: String,
+    /// Place in the lesson list.
+    #[serde(default)]
+    pub order: u32,
+    pub explanation: String,
 }
 
 /// One `[[step]]` table as written; which fields apply depends on `do`.
@@ -104,6 +166,11 @@ pub struct RawStep {
     pub seconds: Option<f64>,
     pub signal: Option<String>,
     pub worker: Option<toml::Value>,
+    pub start_method: Option<String>,
+    /// What a lesson says about this line.
+    pub say: Option<String>,
+    /// Label the time this step takes (a lesson's measurements view).
+    pub measure: Option<String>,
 }
 
 /// A scenario ready to run, with what the front ends show about it.
@@ -113,6 +180,7 @@ pub struct Scenario {
     pub title: String,
     pub about: String,
     pub program: Program,
+    pub lesson: Option<LessonMeta>,
 }
 
 /// Where a scenario comes from, for error messages.
@@ -135,6 +203,23 @@ impl Source {
                 let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
                 format!(
                     "unknown scenario '{name}' (built-in: {}; or --file PATH)",
+                    names.join(", ")
+                )
+            })
+    }
+
+    pub fn lesson(name: &str) -> Result<Source, String> {
+        LESSONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| Source {
+                label: format!("assets/lessons/{n}.toml"),
+                text: text.to_string(),
+            })
+            .ok_or_else(|| {
+                let names: Vec<&str> = LESSONS.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "unknown lesson '{name}' (lessons: {}; or --file PATH)",
                     names.join(", ")
                 )
             })
@@ -192,8 +277,13 @@ pub fn load(source: &Source, overrides: &Overrides) -> Result<Scenario, String> 
     Ok(Scenario {
         name: file.name.clone().unwrap_or_else(|| source.default_name()),
         title: file.title.clone().unwrap_or_default(),
-        about: file.about.clone().unwrap_or_default(),
+        about: file
+            .about
+            .clone()
+            .or_else(|| file.lesson.as_ref().map(|l| l.explanation.clone()))
+            .unwrap_or_default(),
         program,
+        lesson: file.lesson.clone(),
     })
 }
 
@@ -247,6 +337,24 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// `(name, question, title)` for every built-in lesson, in teaching order.
+pub fn lessons() -> Vec<(String, String, String)> {
+    let mut out: Vec<(u32, String, String, String)> = LESSONS
+        .iter()
+        .map(|(name, text)| {
+            let file = toml::from_str::<ScenarioFile>(text).ok();
+            let lesson = file
+                .as_ref()
+                .and_then(|f| f.lesson.clone())
+                .unwrap_or_default();
+            let title = file.and_then(|f| f.title).unwrap_or_default();
+            (lesson.order, name.to_string(), lesson.question, title)
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, n, q, t)| (n, q, t)).collect()
+}
+
 /// `name  title` for every built-in scenario.
 pub fn list() -> Vec<(String, String)> {
     BUILTIN
@@ -273,6 +381,20 @@ mod tests {
             assert_eq!(&s.name, name);
             assert!(!s.program.steps.is_empty());
         }
+    }
+
+    #[test]
+    fn every_lesson_compiles_and_explains_itself() {
+        for (name, _) in LESSONS {
+            let src = Source::lesson(name).expect("lesson");
+            let s = load(&src, &Overrides::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let lesson = s
+                .lesson
+                .unwrap_or_else(|| panic!("{name} has no [lesson] table"));
+            assert!(lesson.question.starts_with('Q'), "{name}");
+            assert!(lesson.explanation.len() > 100, "{name}");
+        }
+        assert_eq!(lessons().len(), LESSONS.len());
     }
 
     #[test]

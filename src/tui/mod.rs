@@ -235,6 +235,21 @@ impl Runtime {
                     self.engine.respawn()?;
                     self.app = self.app.restarted();
                 }
+                Effect::LoadLesson(name) => {
+                    let source = crate::scenario::Source::lesson(&name);
+                    match source.and_then(|s| {
+                        crate::scenario::load(&s, &crate::scenario::Overrides::default())
+                    }) {
+                        Ok(scenario) => {
+                            self.app.quitting = true;
+                            self.engine.respawn()?;
+                            let size = self.app.size;
+                            self.app = App::new(&scenario, use_color());
+                            self.app.size = size;
+                        }
+                        Err(e) => self.app.status = Some(e),
+                    }
+                }
                 Effect::Screenshot => {
                     let path = PathBuf::from(format!(
                         "pooltop-{}-{}.svg",

@@ -44,14 +44,20 @@ pub fn areas(app: &App) -> Areas {
         ])
         .split(full);
     let left = if full.width >= 110 { 30 } else { 28 };
-    let split = |r: Rect| {
+    let split = |r: Rect, left: u16| {
         Layout::default()
             .direction(Direction::Horizontal)
             .constraints([Constraint::Length(left), Constraint::Min(20)])
             .split(r)
     };
-    let top_cols = split(rows[1]);
-    let mid_cols = split(rows[2]);
+    let top_cols = split(rows[1], left);
+    // A lesson's code needs room: it takes almost half the width.
+    let code = if app.lesson.is_some() {
+        (full.width * 9 / 20).max(left)
+    } else {
+        left
+    };
+    let mid_cols = split(rows[2], code);
     Areas {
         header: rows[0],
         cpu: top_cols[0],

@@ -5,13 +5,14 @@ pub mod layout;
 mod panes;
 pub mod svg;
 pub mod theme;
+mod views;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use crate::app::{App, Overlay};
+use crate::app::{App, Overlay, View};
 use theme::Theme;
 
 pub fn view(app: &App, frame: &mut Frame) {
@@ -24,13 +25,23 @@ pub fn view(app: &App, frame: &mut Frame) {
     panes::header(app, frame, a.header, theme);
     panes::cpu(app, frame, a.cpu, theme);
     panes::processes(app, frame, a.procs, theme);
-    panes::queue(app, frame, a.queue, theme);
-    panes::output(app, frame, a.output, theme);
+    match app.lesson {
+        Some(_) => views::code(app, frame, a.queue, theme),
+        None => panes::queue(app, frame, a.queue, theme),
+    }
+    match app.view {
+        View::Output => panes::output(app, frame, a.output, theme),
+        View::Tasks => panes::queue(app, frame, a.output, theme),
+        View::Timeline => views::timeline(app, frame, a.output, theme),
+        View::Measurements => views::measurements(app, frame, a.output, theme),
+        View::StartMethods => views::start_methods(app, frame, a.output, theme),
+    }
     panes::events(app, frame, a.log, theme);
     panes::footer(app, frame, a.footer, theme);
     match app.overlay {
         Overlay::Help => panes::help(app, frame, theme),
         Overlay::Signals(cursor) => panes::signals(app, frame, cursor, theme),
+        Overlay::Lessons(cursor) => views::lesson_picker(app, frame, cursor, theme),
         Overlay::None => {}
     }
 }

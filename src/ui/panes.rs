@@ -710,6 +710,7 @@ pub fn footer_keys(app: &App) -> Vec<(&'static str, &'static str)> {
     if app.procs.iter().any(|p| p.state.ended()) {
         keys.push(("C", "clear exited"));
     }
+    keys.extend([("v", "view"), ("L", "lessons")]);
     keys.extend([
         ("↑↓", "select"),
         ("tab", "pane"),
@@ -809,6 +810,14 @@ pub fn help(app: &App, f: &mut Frame, theme: Theme) {
             "output: interleaved + per process / interleaved / per process",
         ),
         ("C", "clear the rows of processes that have exited"),
+        (
+            "v",
+            "view: output / tasks / timeline / measured times / start methods",
+        ),
+        (
+            "L",
+            "pick a lesson: the assignment's questions step by step",
+        ),
         ("e", "save this screen as an SVG file"),
         ("q", "quit: every worker is ended, the terminal restored"),
     ];

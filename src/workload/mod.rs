@@ -71,9 +71,12 @@ pub enum Func {
     Greet,
     /// `chatter(n)`: prints n lines as fast as it can (an output flood).
     Chatter,
+    /// `threads(n, units, gil)`: n threads of this one process share `units` of work,
+    /// holding one global lock while they compute when `gil` is true (as CPython does).
+    Threads,
 }
 
-pub const ALL: [Func; 11] = [
+pub const ALL: [Func; 12] = [
     Func::Squares,
     Func::Cubes,
     Func::Powers,
@@ -85,6 +88,7 @@ pub const ALL: [Func; 11] = [
     Func::Fail,
     Func::Greet,
     Func::Chatter,
+    Func::Threads,
 ];
 
 impl Func {
@@ -101,6 +105,7 @@ impl Func {
             Func::Fail => "fail",
             Func::Greet => "greet",
             Func::Chatter => "chatter",
+            Func::Threads => "threads",
         }
     }
 
@@ -118,6 +123,7 @@ impl Func {
             | Func::SlowCube
             | Func::Chatter => (1, 1),
             Func::Powers | Func::Power => (2, 2),
+            Func::Threads => (3, 3),
             Func::Noop | Func::Fail | Func::Greet => (0, 8),
         }
     }
@@ -257,6 +263,7 @@ pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
             pow(n, 3).map(Value::Int)
         }
         Func::Noop => Ok(Value::None),
+        Func::Threads => run_threads(call, ctx),
         Func::Chatter => {
             let n = int_arg(call, 0)?;
             for i in 0..n.max(0) {
@@ -276,6 +283,43 @@ pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
             Ok(Value::None)
         }
     }
+}
+
+/// Work shared by threads of one process. With `gil`, a thread holds the one lock while
+/// it computes, so only one computes at a time however many cores there are.
+fn run_threads(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
+    let threads = int_arg(call, 0)?.clamp(1, 64) as usize;
+    let units = int_arg(call, 1)?.clamp(0, 1_000_000) as usize;
+    let gil = matches!(call.args.get(2), Some(Value::Bool(true)));
+    let lock = std::sync::Mutex::new(());
+    let cost = ctx.cost;
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let share = units / threads + usize::from(t < units % threads);
+            let lock = &lock;
+            scope.spawn(move || {
+                for _ in 0..share {
+                    if gil {
+                        let _held = lock.lock();
+                        cost.pay();
+                    } else {
+                        cost.pay();
+                    }
+                }
+            });
+        }
+    });
+    let how = if gil {
+        "holding one global lock"
+    } else {
+        "with no global lock"
+    };
+    let secs = started.elapsed().as_secs_f64();
+    ctx.out.print(&format!(
+        "{threads} threads {how}: {units} units of work in {secs:.2}s"
+    ));
+    Ok(Value::Int(units as i128))
 }
 
 fn pay_then(ctx: &mut Context, f: impl FnOnce() -> Result<Value, Raised>) -> Result<Value, Raised> {

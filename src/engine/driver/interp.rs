@@ -325,7 +325,12 @@ impl Driver {
 
     fn exec(&mut self, op: Op) -> Outcome {
         match op {
-            Op::NewProcess { slot, target, name } => self.new_process(slot, target, name),
+            Op::NewProcess {
+                slot,
+                target,
+                name,
+                method,
+            } => self.new_process(slot, target, name, method),
             Op::Start { slot } => self.with_process(slot, |d, p| d.start_process(p)),
             Op::Join { slot, timeout } => {
                 self.with_process(slot, |d, p| d.join_process(p, timeout))
@@ -352,7 +357,8 @@ impl Driver {
                 processes,
                 initializer,
                 maxtasksperchild,
-            } => self.new_pool_step(slot, processes, initializer, maxtasksperchild),
+                method,
+            } => self.new_pool_step(slot, processes, initializer, maxtasksperchild, method),
             Op::Submit {
                 pool,
                 kind,
@@ -474,6 +480,7 @@ impl Driver {
         slot: Slot,
         target: crate::workload::Call,
         name: Option<String>,
+        method: Option<crate::engine::program::StartMethod>,
     ) -> Outcome {
         self.identity += 1;
         let name = name.unwrap_or_else(|| format!("Process-{}", self.identity));
@@ -483,6 +490,7 @@ impl Driver {
             target,
             child: None,
             exitcode: None,
+            method,
         });
         let idx = self.processes.len() - 1;
         self.set_slot(Some(slot), SlotVal::Process(idx));
@@ -495,7 +503,7 @@ impl Driver {
         }
         let proc = &self.processes[p];
         let (name, job) = (proc.name.clone(), Job::Target(proc.target.clone()));
-        let method = self.settings.start_method;
+        let method = proc.method.unwrap_or(self.settings.start_method);
         match self.spawn_child(name, Role::Process, Owner::Process(p), method, job) {
             Ok(id) => {
                 self.processes[p].child = Some(id);
@@ -553,6 +561,7 @@ impl Driver {
         processes: Option<i64>,
         initializer: Option<crate::workload::Call>,
         maxtasks: Option<i64>,
+        method: Option<crate::engine::program::StartMethod>,
     ) -> Outcome {
         let processes = match self.settings.workers {
             Some(w) => w as i64,
@@ -569,7 +578,8 @@ impl Driver {
         }
         let var = self.slot_name(slot);
         let maxtasks = maxtasks.map(|m| m.min(i64::from(u32::MAX)) as u32);
-        match self.new_pool(var, processes as usize, initializer, maxtasks) {
+        let method = method.unwrap_or(self.settings.start_method);
+        match self.new_pool(var, processes as usize, initializer, maxtasks, method) {
             Ok(p) => {
                 self.set_slot(Some(slot), SlotVal::Pool(p));
                 Outcome::Done(format!(
@@ -665,6 +675,8 @@ impl Driver {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Elapsed => out.push_str(&self.interp.elapsed().to_string()),
+                Piece::Pid => out.push_str(&self.me.to_string()),
+                Piece::CpuCount => out.push_str(&crate::engine::cpu_count().to_string()),
                 Piece::Var(slot) => out.push_str(&self.slot_text(*slot)),
             }
         }

@@ -28,6 +28,7 @@ pub struct ProcessObj {
     pub target: crate::workload::Call,
     pub child: Option<ChildId>,
     pub exitcode: Option<i32>,
+    pub method: Option<crate::engine::program::StartMethod>,
 }
 
 /// What a poll slot stands for.

@@ -158,13 +158,14 @@ impl Driver {
         processes: usize,
         initializer: Option<Call>,
         maxtasks: Option<u32>,
+        method: StartMethod,
     ) -> std::io::Result<usize> {
         let idx = self.pools.len();
         self.pools.push(Pool {
             var,
             state: PoolStateName::Run,
             processes,
-            method: self.settings.start_method,
+            method,
             initializer,
             maxtasks,
             workers: Vec::new(),
