@@ -16,4 +16,4 @@ shot imap-unordered.svg imap-unordered --after 0.45s
 shot worker-killed.svg worker-killed --after end
 shot workshop-finished.svg workshop --after end
 shot help.svg pool-map --after 1 --keys '?'
-shot signal-menu.svg pool-map --workers 3 --cost 1s --after 1.5s --keys 'vvx'
+shot signal-menu.svg pool-map --workers 3 --cost 1s --after 1.5s --keys '↓↓x'

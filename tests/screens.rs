@@ -735,3 +735,212 @@ fn no_color_means_no_colour_in_any_cell() {
         }
     }
 }
+
+fn lesson_app(name: &str) -> App {
+    let s = scenario::load(
+        &Source::lesson(name).expect("lesson"),
+        &Overrides::default(),
+    )
+    .expect("lesson");
+    let mut app = App::new(&s, true);
+    app.size = (120, 40);
+    app
+}
+
+#[test]
+fn lesson_code_pane_highlights_the_running_line_with_its_note_and_errors() {
+    let mut app = lesson_app("q3-two-processes");
+    key(&mut app, KeyCode::Char('n'));
+    loaded(&mut app);
+    let steps: Vec<String> = app.program.steps.iter().map(|s| s.python.clone()).collect();
+    for (i, python) in steps.iter().enumerate().take(3) {
+        ev(
+            &mut app,
+            0.01 * i as f64,
+            EventKind::Step {
+                index: Some(i),
+                python: python.clone(),
+            },
+        );
+        ev(
+            &mut app,
+            0.01 * i as f64,
+            EventKind::StepDone {
+                index: Some(i),
+                python: python.clone(),
+                outcome: String::new(),
+            },
+        );
+    }
+    ev(
+        &mut app,
+        0.05,
+        EventKind::Step {
+            index: Some(3),
+            python: steps[3].clone(),
+        },
+    );
+    insta::assert_snapshot!("lesson_running_line", draw(&app));
+    ev(
+        &mut app,
+        0.06,
+        EventKind::StepDone {
+            index: Some(3),
+            python: steps[3].clone(),
+            outcome: "None (pid 6001)".into(),
+        },
+    );
+    let last = steps.len() - 1;
+    ev(
+        &mut app,
+        0.9,
+        EventKind::Step {
+            index: Some(last),
+            python: steps[last].clone(),
+        },
+    );
+    ev(
+        &mut app,
+        0.9,
+        EventKind::Error {
+            message: "AssertionError: cannot start a process twice".into(),
+            python: steps[last].clone(),
+        },
+    );
+    ev(
+        &mut app,
+        0.9,
+        EventKind::StepDone {
+            index: Some(last),
+            python: steps[last].clone(),
+            outcome: "AssertionError: cannot start a process twice".into(),
+        },
+    );
+    let screen = draw(&app);
+    assert!(
+        screen.contains("✗ AssertionError: cannot start a process twice"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn timeline_view_draws_a_lane_per_worker() {
+    let mut app = pool_map_midway((120, 40));
+    for (task, pid) in [(0u64, 5001), (1, 5002), (2, 5003), (3, 5002), (4, 5001)] {
+        ev(
+            &mut app,
+            0.25 + task as f64 * 0.02,
+            EventKind::TaskDone {
+                task,
+                pid,
+                name: String::new(),
+                result: Value::Int(1),
+            },
+        );
+    }
+    key(&mut app, KeyCode::Char('v'));
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn measurements_view_shows_times_and_speedup() {
+    let mut app = lesson_app("speedup");
+    key(&mut app, KeyCode::Char('s'));
+    loaded(&mut app);
+    let map_steps: Vec<usize> = app
+        .program
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.measure.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    for (k, i) in map_steps.iter().enumerate() {
+        let python = app.program.steps[*i].python.clone();
+        let t = k as f64;
+        ev(
+            &mut app,
+            t,
+            EventKind::Step {
+                index: Some(*i),
+                python: python.clone(),
+            },
+        );
+        ev(
+            &mut app,
+            t + [1.44, 0.73, 0.73, 0.72][k],
+            EventKind::StepDone {
+                index: Some(*i),
+                python,
+                outcome: String::new(),
+            },
+        );
+    }
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('v'));
+    }
+    let screen = draw(&app);
+    assert!(screen.contains("×1.97"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn start_methods_view_compares_latency_and_memory() {
+    let mut app = lesson_app("start-methods");
+    key(&mut app, KeyCode::Char('s'));
+    loaded(&mut app);
+    let mut pid = 7000;
+    for (method, ms) in [
+        (StartMethod::Fork, 0.4),
+        (StartMethod::Spawn, 2.9),
+        (StartMethod::Forkserver, 1.1),
+    ] {
+        for _ in 0..2 {
+            pid += 1;
+            let name = format!("W-{pid}");
+            ev(
+                &mut app,
+                0.1,
+                EventKind::Created {
+                    name: name.clone(),
+                    pid,
+                    ppid: MAIN,
+                    role: Role::PoolWorker,
+                },
+            );
+            ev(
+                &mut app,
+                0.1,
+                EventKind::Spawned {
+                    name,
+                    pid,
+                    ppid: MAIN,
+                    role: Role::PoolWorker,
+                    start_method: method,
+                    start_ms: ms,
+                },
+            );
+        }
+    }
+    sample(&mut app, vec![10.0, 12.0]);
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Char('v'));
+    }
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn lesson_picker_lists_every_lesson() {
+    let mut app = app_for("workshop", (120, 40));
+    key(&mut app, KeyCode::Char('L'));
+    key(&mut app, KeyCode::Down);
+    let screen = draw(&app);
+    insta::assert_snapshot!(screen);
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert!(
+        matches!(effects.as_slice(), [pooltop::app::Effect::LoadLesson(name)] if name == "q2-threads-vs-processes")
+    );
+}

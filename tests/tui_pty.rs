@@ -41,7 +41,11 @@ fn row_of(screen: &str, name: &str) -> Option<(i32, String)> {
         let cell = format!("│{name} ");
         let at = line.find(&cell)?;
         let rest = &line[at + cell.len()..];
-        let pid = rest.split_whitespace().next()?.parse().ok()?;
+        // A Process not started yet shows "-" for its PID.
+        let pid = match rest.split_whitespace().next()? {
+            "-" => 0,
+            text => text.parse().ok()?,
+        };
         Some((pid, rest.to_string()))
     })
 }
@@ -270,5 +274,49 @@ fn a_panic_restores_the_terminal_and_leaves_no_process() {
             "raw mode is off"
         );
     }
+    assert_all_gone(&pids, Duration::from_secs(2));
+}
+
+#[test]
+fn a_lesson_opened_from_the_picker_steps_line_by_line_and_runs_to_the_end() {
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        ..
+    } = open(&["tui", "--cost", "20ms"], 40, 120);
+    screen.wait_for("the ready screen", |s| s.contains("ready"));
+    writer.write_all(b"L").expect("open the picker");
+    screen.wait_for("the lesson list", |s| {
+        s.contains("Lessons") && s.contains("q3-two-processes")
+    });
+    writer.write_all(b"\x1b[B\x1b[B").expect("down to Q3");
+    writer.write_all(b"\r").expect("open Q3");
+    screen.wait_for("the Q3 lesson", |s| {
+        s.contains("q3-two-processes") && s.contains("A Process runs a function")
+    });
+    writer.write_all(b"nn").expect("two lines");
+    let shown = screen.wait_for("process1 created, not started", |s| {
+        s.contains("› ") && row_of(s, "process1").is_some_and(|(_, rest)| rest.contains("created"))
+    });
+    assert!(
+        shown.contains("process2 = multiprocessing.Process"),
+        "{shown}"
+    );
+    writer.write_all(b"s").expect("run to the end");
+    let done = screen.wait_for("the lesson finished", |s| s.contains("finished"));
+    assert!(
+        done.contains("✗ AssertionError: cannot start a process twice"),
+        "{done}"
+    );
+    let pids: Vec<i32> = ["MainProcess", "process1", "process2"]
+        .iter()
+        .filter_map(|n| row_of(&done, n).map(|r| r.0))
+        .collect();
+    writer.write_all(b"q").expect("quit");
+    assert!(wait_until(Duration::from_secs(10), || matches!(
+        child.try_wait(),
+        Ok(Some(_))
+    )));
     assert_all_gone(&pids, Duration::from_secs(2));
 }

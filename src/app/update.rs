@@ -823,22 +823,28 @@ fn finish_task(app: &mut App, task: u64, pid: i32, text: String) {
     if app.tasks.running.get(&pid) == Some(&task) {
         app.tasks.running.remove(&pid);
     }
+    if let Some(p) = app.proc_mut(pid)
+        && p.current == Some(task)
+    {
+        p.current = None;
+    }
+    // A task ends once; its result fills its place in its call.
+    let info = app.tasks.all.get(&task).cloned();
+    let call = info
+        .as_ref()
+        .and_then(|i| app.calls.iter_mut().find(|c| c.call == i.call));
+    if let (Some(info), Some(call)) = (&info, call) {
+        match call.results.get_mut(info.index) {
+            Some(slot) if slot.is_none() => {
+                *slot = Some(text);
+                call.order.push(info.index);
+            }
+            _ => return,
+        }
+    }
     app.tasks.done += 1;
     if let Some(p) = app.proc_mut(pid) {
         p.tasks_done += 1;
-        if p.current == Some(task) {
-            p.current = None;
-        }
-    }
-    let Some(info) = app.tasks.all.get(&task).cloned() else {
-        return;
-    };
-    if let Some(call) = app.calls.iter_mut().find(|c| c.call == info.call)
-        && let Some(slot) = call.results.get_mut(info.index)
-        && slot.is_none()
-    {
-        *slot = Some(text);
-        call.order.push(info.index);
     }
 }
 

@@ -71,8 +71,8 @@ fn press(app: &mut App, c: char) {
     let code = match c {
         '\n' => KeyCode::Enter,
         '\t' => KeyCode::Tab,
-        'v' => KeyCode::Down,
-        '^' => KeyCode::Up,
+        '↓' => KeyCode::Down,
+        '↑' => KeyCode::Up,
         c => KeyCode::Char(c),
     };
     app::update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));

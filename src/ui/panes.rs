@@ -182,7 +182,7 @@ pub fn processes(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         Some(("NAME", Constraint::Length(16))),
         Some(("PID", Constraint::Length(7))),
         (w == Width::Wide).then_some(("PPID", Constraint::Length(7))),
-        Some(("STATE", Constraint::Length(8))),
+        Some(("STATE", Constraint::Length(9))),
         Some(("CPU%", Constraint::Length(4))),
         (w >= Width::Mid).then_some(("RSS", Constraint::Length(5))),
         (w >= Width::Mid).then_some(("CORE", Constraint::Length(4))),

@@ -211,9 +211,11 @@ pub fn timeline(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The number a label starts with ("2 workers" -> 2), for the ideal speedup.
+/// The worker count a label names ("2 workers" -> 2), for the ideal speedup.
 fn leading_number(label: &str) -> Option<f64> {
-    label.split_whitespace().next()?.parse().ok()
+    let mut words = label.split_whitespace();
+    let n = words.next()?.parse().ok()?;
+    words.next()?.starts_with("worker").then_some(n)
 }
 
 /// Measured step times as bars, with the speedup over the first and, when the label
@@ -245,7 +247,7 @@ pub fn measurements(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         .max()
         .unwrap_or(8)
         .min(28);
-    let bar_w = (inner.width as usize).saturating_sub(label_w + 30).max(4);
+    let bar_w = (inner.width as usize).saturating_sub(label_w + 36).max(4);
     let mut lines = vec![Line::from(Span::styled(
         format!("{:label_w$}  {:>8}  {:<bar_w$}  speedup", "", "time", ""),
         theme.dim(),
@@ -267,12 +269,12 @@ pub fn measurements(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         ]));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        format!(
-            "this machine has {cores} cores: past {cores} workers there is no core left to add"
-        ),
-        theme.dim(),
-    )));
+    let note = format!(
+        "this machine has {cores} cores: past {cores} workers there is no core left to add"
+    );
+    for l in wrap_text(&note, inner.width as usize) {
+        lines.push(Line::from(Span::styled(l, theme.dim())));
+    }
     f.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -386,5 +388,6 @@ mod tests {
         );
         assert_eq!(leading_number("2 workers"), Some(2.0));
         assert_eq!(leading_number("chunksize=1"), None);
+        assert_eq!(leading_number("2 threads, with a GIL"), None);
     }
 }
