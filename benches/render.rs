@@ -73,6 +73,7 @@ fn busy_app(width: u16, height: u16) -> App {
                 role: Role::PoolWorker,
                 start_method: StartMethod::Fork,
                 start_ms: 1.0,
+                rss_kib: None,
             },
         );
     }

@@ -17,3 +17,10 @@ shot worker-killed.svg worker-killed --after end
 shot workshop-finished.svg workshop --after end
 shot help.svg pool-map --after 1 --keys '?'
 shot signal-menu.svg pool-map --workers 3 --cost 1s --after 1.5s --keys '↓↓x'
+shot lesson-q3.svg --lesson q3-two-processes --after 4
+shot lesson-q4-mistake.svg --lesson q4-pool-lifecycle --after 3
+shot timeline-chunksize.svg --lesson chunksize --after end --keys vv
+shot speedup.svg --lesson speedup --after end --keys vvv
+shot threads-vs-processes.svg --lesson q2-threads-vs-processes --after end --keys vvv
+shot start-methods.svg --lesson start-methods --after end --keys vvvv
+shot lesson-picker.svg workshop --after 0 --keys 'L↓↓'

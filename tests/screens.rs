@@ -85,6 +85,7 @@ fn worker(app: &mut App, t: f64, n: i32) -> i32 {
             role: Role::PoolWorker,
             start_method: StartMethod::Fork,
             start_ms: 1.2 + n as f64 * 0.1,
+            rss_kib: None,
         },
     );
     pid
@@ -918,6 +919,11 @@ fn start_methods_view_compares_latency_and_memory() {
                     role: Role::PoolWorker,
                     start_method: method,
                     start_ms: ms,
+                    rss_kib: Some(if method == StartMethod::Spawn {
+                        2900
+                    } else {
+                        1500
+                    }),
                 },
             );
         }

@@ -606,11 +606,13 @@ pub fn on_event(app: &mut App, event: Event) {
             pid,
             start_ms,
             start_method,
+            rss_kib,
             ..
         } => {
             if let Some(p) = app.proc_mut(pid) {
                 p.start_ms = Some(start_ms);
                 p.method = Some(start_method);
+                p.rss_kib = p.rss_kib.or(rss_kib);
                 if p.state == ProcState::Starting {
                     p.state = ProcState::Running;
                 }

@@ -102,6 +102,8 @@ pub enum EventKind {
         role: Role,
         start_method: StartMethod,
         start_ms: f64,
+        /// Resident memory right after the start, in KiB.
+        rss_kib: Option<u64>,
     },
     Output {
         pid: i32,

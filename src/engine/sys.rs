@@ -201,6 +201,15 @@ pub fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     .map_err(io::Error::from)
 }
 
+/// Resident memory of a process in KiB, from `/proc/PID/status` (None once it is gone).
+pub fn rss_kib(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// Signal number from a name such as `SIGKILL`, `KILL` or `9`.
 pub fn parse_signal(name: &str) -> Option<i32> {
     if let Ok(n) = name.parse::<i32>() {

@@ -43,7 +43,7 @@ pub fn areas(app: &App) -> Areas {
             Constraint::Length(1),
         ])
         .split(full);
-    let left = if full.width >= 110 { 30 } else { 28 };
+    let left = if full.width >= 110 { 26 } else { 28 };
     let split = |r: Rect, left: u16| {
         Layout::default()
             .direction(Direction::Horizontal)

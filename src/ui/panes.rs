@@ -179,7 +179,10 @@ pub fn processes(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         _ => Width::Narrow,
     };
     let cols: Vec<(&str, Constraint)> = [
-        Some(("NAME", Constraint::Length(16))),
+        Some((
+            "NAME",
+            Constraint::Length(if w == Width::Wide { 18 } else { 16 }),
+        )),
         Some(("PID", Constraint::Length(7))),
         (w == Width::Wide).then_some(("PPID", Constraint::Length(7))),
         Some(("STATE", Constraint::Length(9))),

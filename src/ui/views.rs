@@ -308,8 +308,8 @@ pub fn start_methods(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         let mean_start = starts.iter().sum::<f64>() / starts.len().max(1) as f64;
         let mean_rss = rss.iter().sum::<u64>() as f64 / rss.len().max(1) as f64 / 1024.0;
         let parent = match method {
-            StartMethod::Forkserver => "the fork server",
-            _ => "the main process",
+            StartMethod::Forkserver => "server",
+            _ => "main",
         };
         let rss_text = if rss.is_empty() {
             "-".to_string()

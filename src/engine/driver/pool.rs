@@ -363,6 +363,13 @@ impl Driver {
         let c = &mut self.children[id];
         c.ready = true;
         let start_ms = c.requested.elapsed().as_secs_f64() * 1e3;
+        // Memory right after start tells the start methods apart; only the dashboard and
+        // event logs want it, so the benchmark does not pay for the read.
+        let rss_kib = if self.task_events {
+            crate::engine::sys::rss_kib(c.pid)
+        } else {
+            None
+        };
         let kind = EventKind::Spawned {
             name: c.name.clone(),
             pid: c.pid,
@@ -370,6 +377,7 @@ impl Driver {
             role: c.role,
             start_method: c.method,
             start_ms,
+            rss_kib,
         };
         if let Owner::Pool(pool) = c.owner {
             self.pools[pool].failed_starts = 0;
