@@ -192,37 +192,33 @@ pub struct Source {
 
 impl Source {
     pub fn builtin(name: &str) -> Result<Source, String> {
-        BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(n, text)| Source {
-                label: format!("assets/scenarios/{n}.toml"),
-                text: text.to_string(),
-            })
-            .ok_or_else(|| {
-                let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "unknown scenario '{name}' (built-in: {}; or --file PATH)",
-                    names.join(", ")
-                )
-            })
+        Source::embedded(BUILTIN, "scenarios", "scenario", name)
     }
 
     pub fn lesson(name: &str) -> Result<Source, String> {
-        LESSONS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(n, text)| Source {
-                label: format!("assets/lessons/{n}.toml"),
+        Source::embedded(LESSONS, "lessons", "lesson", name)
+    }
+
+    /// One of the files compiled in from `assets/<folder>/`.
+    fn embedded(
+        table: &[(&str, &str)],
+        folder: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<Source, String> {
+        match table.iter().find(|(n, _)| *n == name) {
+            Some((n, text)) => Ok(Source {
+                label: format!("assets/{folder}/{n}.toml"),
                 text: text.to_string(),
-            })
-            .ok_or_else(|| {
-                let names: Vec<&str> = LESSONS.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "unknown lesson '{name}' (lessons: {}; or --file PATH)",
+            }),
+            None => {
+                let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+                Err(format!(
+                    "unknown {kind} '{name}' (built-in: {}; or --file PATH)",
                     names.join(", ")
-                )
-            })
+                ))
+            }
+        }
     }
 
     pub fn file(path: &Path) -> Result<Source, String> {

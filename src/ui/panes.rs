@@ -12,7 +12,7 @@ use crate::engine::protocol::{PoolStateName, Role};
 
 use super::theme::Theme;
 
-fn block(title: String, theme: Theme, focused: bool) -> Block<'static> {
+pub(super) fn block(title: String, theme: Theme, focused: bool) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
@@ -759,7 +759,7 @@ pub fn footer(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect::new(

@@ -365,14 +365,9 @@ pub fn lesson_picker(app: &App, f: &mut Frame, cursor: usize, theme: Theme) {
         " ↑↓ + Enter opens a lesson · Esc cancels",
         theme.dim(),
     )));
-    let w = 100.min(full.width);
-    let h = (lines.len() as u16 + 2).min(full.height);
-    let area = Rect::new((full.width - w) / 2, (full.height - h) / 2, w, h);
+    let area = super::panes::centered(full, 100, lines.len() as u16 + 2);
     f.render_widget(Clear, area);
-    let b = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(Span::styled(" Lessons ", theme.title()));
+    let b = super::panes::block("Lessons".into(), theme, true);
     f.render_widget(Paragraph::new(lines).block(b), area);
 }
 
