@@ -320,3 +320,50 @@ fn a_lesson_opened_from_the_picker_steps_line_by_line_and_runs_to_the_end() {
     )));
     assert_all_gone(&pids, Duration::from_secs(2));
 }
+
+#[test]
+fn every_lesson_runs_to_its_end_by_keys() {
+    for (name, _, _) in pooltop::scenario::lessons() {
+        let Session {
+            mut child,
+            mut writer,
+            screen,
+            ..
+        } = open(&["tui", "--lesson", &name, "--cost", "5ms"], 40, 120);
+        screen.wait_for(&format!("{name} ready"), |s| {
+            s.contains("ready") && s.contains(&name)
+        });
+        writer.write_all(b"n").expect("one line");
+        let header = |s: &str, what: &str| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.trim_end().ends_with(what))
+        };
+        screen.wait_for(&format!("{name} paused after a line"), |s| {
+            header(s, "paused") && s.contains("MainProcess")
+        });
+        writer.write_all(b"s").expect("run to the end");
+        let done = screen.wait_for(&format!("{name} finished"), |s| header(s, "finished"));
+        // Every process row: the name, then its PID.
+        let pids: Vec<i32> = done
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_once("││")?.1.split_whitespace();
+                let name = words.next()?;
+                let known = ["Process", "process", "Worker", "threads", "ForkServer"];
+                known.iter().any(|k| name.contains(k)).then_some(())?;
+                words.next()?.parse().ok()
+            })
+            .collect();
+        assert!(!pids.is_empty(), "{name}: {done}");
+        writer.write_all(b"q").expect("quit");
+        assert!(
+            wait_until(Duration::from_secs(10), || matches!(
+                child.try_wait(),
+                Ok(Some(_))
+            )),
+            "{name} quits"
+        );
+        assert_all_gone(&pids, Duration::from_secs(2));
+    }
+}
