@@ -848,6 +848,7 @@ fn measurements_view_shows_times_and_speedup() {
     let mut app = lesson_app("speedup");
     key(&mut app, KeyCode::Char('s'));
     loaded(&mut app);
+    sample(&mut app, vec![99.0, 98.0]);
     let map_steps: Vec<usize> = app
         .program
         .steps

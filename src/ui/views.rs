@@ -232,7 +232,12 @@ pub fn measurements(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         );
         return;
     }
-    let cores = crate::engine::cpu_count() as f64;
+    // The sampled core count, so what is drawn matches the CPU meters.
+    let cores = if app.cpu.cores.is_empty() {
+        crate::engine::cpu_count()
+    } else {
+        app.cpu.cores.len()
+    } as f64;
     let first = app.measures[0].1.max(1e-9);
     let longest = app
         .measures
@@ -269,13 +274,93 @@ pub fn measurements(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         ]));
     }
     lines.push(Line::from(""));
-    let note = format!(
-        "this machine has {cores} cores: past {cores} workers there is no core left to add"
-    );
-    for l in wrap_text(&note, inner.width as usize) {
-        lines.push(Line::from(Span::styled(l, theme.dim())));
+    let charted = app
+        .measures
+        .iter()
+        .filter(|(l, _)| leading_number(l).is_some())
+        .count()
+        >= 2
+        && inner.height as usize >= lines.len() + 6;
+    if !charted {
+        let note = format!(
+            "this machine has {cores} cores: past {cores} workers there is no core left to add"
+        );
+        for l in wrap_text(&note, inner.width as usize) {
+            lines.push(Line::from(Span::styled(l, theme.dim())));
+        }
     }
+    let used = lines.len() as u16;
     f.render_widget(Paragraph::new(lines), inner);
+    let below = Rect::new(
+        inner.x,
+        inner.y + used,
+        inner.width,
+        inner.height.saturating_sub(used),
+    );
+    speedup_chart(app, f, below, theme, cores);
+}
+
+/// Measured speedup against the ideal line, when the measurements name worker counts.
+fn speedup_chart(app: &App, f: &mut Frame, area: Rect, theme: Theme, cores: f64) {
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+    let points: Vec<(f64, f64)> = app
+        .measures
+        .iter()
+        .filter_map(|(label, secs)| Some((leading_number(label)?, *secs)))
+        .collect();
+    if points.len() < 2 || area.height < 6 {
+        return;
+    }
+    let (n1, t1) = points[0];
+    let measured: Vec<(f64, f64)> = points.iter().map(|(n, t)| (*n, t1 / t.max(1e-9))).collect();
+    let ideal: Vec<(f64, f64)> = points
+        .iter()
+        .map(|(n, _)| (*n, n.min(cores) / n1.min(cores)))
+        .collect();
+    let max_n = points.iter().map(|p| p.0).fold(1.0, f64::max);
+    let max_y = measured
+        .iter()
+        .chain(&ideal)
+        .map(|p| p.1)
+        .fold(1.0, f64::max)
+        .ceil();
+    let datasets = vec![
+        Dataset::default()
+            .name("ideal")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.dim())
+            .data(&ideal),
+        Dataset::default()
+            .name("measured")
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme.good())
+            .data(&measured),
+    ];
+    let labels =
+        |lo: f64, hi: f64| vec![Span::raw(format!("{lo:.0}")), Span::raw(format!("{hi:.0}"))];
+    let chart = Chart::new(datasets)
+        .block(Block::default().title(Span::styled(
+            format!("speedup by workers, measured and ideal ({cores} cores)"),
+            theme.dim(),
+        )))
+        .x_axis(
+            Axis::default()
+                .title("workers")
+                .bounds([n1, max_n])
+                .labels(labels(n1, max_n))
+                .style(theme.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .title("×")
+                .bounds([0.0, max_y])
+                .labels(labels(0.0, max_y))
+                .style(theme.dim()),
+        );
+    f.render_widget(chart, area);
 }
 
 /// Start latency and memory of the workers each start method made.
