@@ -206,6 +206,12 @@ fn start_methods_start_workers_three_ways() {
     let served = of(&events, "spawned")
         .into_iter()
         .filter(|e| e["start_method"] == "forkserver");
+    assert!(
+        of(&events, "spawned")
+            .iter()
+            .all(|e| e["pid"].as_i64().is_some_and(|p| p > 0)),
+        "every start names its PID"
+    );
     for w in served {
         assert_eq!(
             w["ppid"], server["pid"],

@@ -41,6 +41,8 @@ pub struct Child {
     pub tx: FrameWriter,
     pub requested: Instant,
     pub ready: bool,
+    /// Milliseconds from the start request to the worker's first word.
+    pub ready_ms: f64,
     pub exitcode: Option<i32>,
     pub via_forkserver: bool,
     /// Set once a signal was sent that Python would report (for lost-task messages).
@@ -70,6 +72,7 @@ impl Child {
             tx: FrameWriter::default(),
             requested: Instant::now(),
             ready: false,
+            ready_ms: 0.0,
             exitcode: None,
             via_forkserver: false,
             last_signal: None,
@@ -261,7 +264,9 @@ impl Driver {
                         c.pidfd = pidfd.map(PidFd::from_owned);
                     }
                     self.announce_created(id);
-                    self.on_pid_known(id);
+                    if self.children.get(id).is_some_and(|c| c.ready) {
+                        self.announce_spawned(id);
+                    }
                 }
                 Ok(Some((FromForkserver::Exited { pid, exitcode }, _))) => {
                     if let Some(id) = self.live_child_by_pid(pid) {

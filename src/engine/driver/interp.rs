@@ -706,9 +706,6 @@ impl Driver {
         self.emit(kind);
     }
 
-    /// A forkserver start learned its PID.
-    pub(super) fn on_pid_known(&mut self, _id: usize) {}
-
     fn try_unblock(&mut self) -> Option<Result<String, String>> {
         let blocked = self.interp.blocked.take()?;
         let (result, keep) = self.check_blocked(blocked);

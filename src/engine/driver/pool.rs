@@ -362,7 +362,19 @@ impl Driver {
     fn on_ready(&mut self, id: ChildId) {
         let c = &mut self.children[id];
         c.ready = true;
-        let start_ms = c.requested.elapsed().as_secs_f64() * 1e3;
+        c.ready_ms = c.requested.elapsed().as_secs_f64() * 1e3;
+        if let Owner::Pool(pool) = c.owner {
+            self.pools[pool].failed_starts = 0;
+        }
+        // A forkserver worker can say it is ready before its server has told us its PID;
+        // then `spawned` waits for the PID.
+        if c.pid != 0 {
+            self.announce_spawned(id);
+        }
+    }
+
+    pub(super) fn announce_spawned(&mut self, id: ChildId) {
+        let c = &self.children[id];
         // Memory right after start tells the start methods apart; only the dashboard and
         // event logs want it, so the benchmark does not pay for the read.
         let rss_kib = if self.task_events {
@@ -376,12 +388,9 @@ impl Driver {
             ppid: c.ppid,
             role: c.role,
             start_method: c.method,
-            start_ms,
+            start_ms: c.ready_ms,
             rss_kib,
         };
-        if let Owner::Pool(pool) = c.owner {
-            self.pools[pool].failed_starts = 0;
-        }
         self.emit(kind);
     }
 
