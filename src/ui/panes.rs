@@ -856,33 +856,74 @@ pub fn help(app: &App, f: &mut Frame, theme: Theme) {
     );
 }
 
-pub fn signals(app: &App, f: &mut Frame, cursor: usize, theme: Theme) {
+/// A centred menu: one row per entry (cells given as text and whether bold), the one
+/// under the cursor in reverse video, and a hint line.
+pub(super) struct Menu<'a> {
+    pub title: String,
+    pub rows: Vec<Vec<(String, bool)>>,
+    pub cursor: usize,
+    pub hint: &'a str,
+    pub width: u16,
+}
+
+pub(super) fn menu(app: &App, f: &mut Frame, m: Menu, theme: Theme) {
     let full = Rect::new(0, 0, app.size.0, app.size.1);
+    let mut lines: Vec<Line> = m
+        .rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, cells)| {
+            let style = if i == m.cursor {
+                theme.selected()
+            } else {
+                Style::default()
+            };
+            let spans = cells.into_iter().map(|(text, bold)| {
+                Span::styled(
+                    text,
+                    if bold {
+                        style.add_modifier(Modifier::BOLD)
+                    } else {
+                        style
+                    },
+                )
+            });
+            Line::from(spans.collect::<Vec<_>>())
+        })
+        .collect();
+    lines.push(Line::from(Span::styled(
+        format!(" {}", m.hint),
+        theme.dim(),
+    )));
+    let area = centered(full, m.width, lines.len() as u16 + 2);
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines).block(block(m.title, theme, true)),
+        area,
+    );
+}
+
+pub fn signals(app: &App, f: &mut Frame, cursor: usize, theme: Theme) {
     let target = match app.selected_proc() {
         Some(p) => format!("{} (pid {})", p.name, p.pid),
         None => "every pool worker".into(),
     };
-    let mut lines = Vec::new();
-    for (i, (_, name, what)) in SIGNALS.iter().enumerate() {
-        let style = if i == cursor {
-            theme.selected()
-        } else {
-            Style::default()
-        };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!(" {:>2} {name:<8} ", i + 1),
-                style.add_modifier(Modifier::BOLD),
-            ),
-            Span::styled(format!("{what} "), style),
-        ]));
-    }
-    lines.push(Line::from(Span::styled(
-        " ↑↓ + Enter, or a number · Esc cancels",
-        theme.dim(),
-    )));
-    let area = centered(full, 56, lines.len() as u16 + 2);
-    f.render_widget(Clear, area);
-    let b = block(format!("Send a signal to {target}"), theme, true);
-    f.render_widget(Paragraph::new(lines).block(b), area);
+    let rows = SIGNALS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, name, what))| {
+            vec![
+                (format!(" {:>2} {name:<8} ", i + 1), true),
+                (format!("{what} "), false),
+            ]
+        })
+        .collect();
+    let m = Menu {
+        title: format!("Send a signal to {target}"),
+        rows,
+        cursor,
+        hint: "↑↓ + Enter, or a number · Esc cancels",
+        width: 56,
+    };
+    menu(app, f, m, theme);
 }

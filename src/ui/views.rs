@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::app::{App, Phase, ProcRow};
 use crate::engine::program::StartMethod;
@@ -428,32 +428,24 @@ pub fn start_methods(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
 }
 
 pub fn lesson_picker(app: &App, f: &mut Frame, cursor: usize, theme: Theme) {
-    let full = Rect::new(0, 0, app.size.0, app.size.1);
-    let lessons = crate::scenario::lessons();
-    let mut lines = Vec::new();
-    for (i, (name, question, title)) in lessons.iter().enumerate() {
-        let style = if i == cursor {
-            theme.selected()
-        } else {
-            Style::default()
-        };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!(" {question:<3} "),
-                style.add_modifier(Modifier::BOLD),
-            ),
-            Span::styled(format!("{name:<24} "), style),
-            Span::styled(format!("{title} "), style),
-        ]));
-    }
-    lines.push(Line::from(Span::styled(
-        " ↑↓ + Enter opens a lesson · Esc cancels",
-        theme.dim(),
-    )));
-    let area = super::panes::centered(full, 100, lines.len() as u16 + 2);
-    f.render_widget(Clear, area);
-    let b = super::panes::block("Lessons".into(), theme, true);
-    f.render_widget(Paragraph::new(lines).block(b), area);
+    let rows = crate::scenario::lessons()
+        .into_iter()
+        .map(|(name, question, title)| {
+            vec![
+                (format!(" {question:<3} "), true),
+                (format!("{name:<24} "), false),
+                (format!("{title} "), false),
+            ]
+        })
+        .collect();
+    let m = super::panes::Menu {
+        title: "Lessons".into(),
+        rows,
+        cursor,
+        hint: "↑↓ + Enter opens a lesson · Esc cancels",
+        width: 100,
+    };
+    super::panes::menu(app, f, m, theme);
 }
 
 #[cfg(test)]
