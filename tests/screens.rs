@@ -590,6 +590,16 @@ fn keys_produce_the_documented_commands() {
     ));
     let effects = app::update(
         &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE)),
+    );
+    assert!(matches!(effects.as_slice(), [Effect::Screenshot]));
+    let effects = app::update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+    );
+    assert!(matches!(effects.as_slice(), [Effect::Restart]));
+    let effects = app::update(
+        &mut app,
         Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
     );
     assert!(matches!(effects.as_slice(), [Effect::Quit]));

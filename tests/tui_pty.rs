@@ -367,3 +367,58 @@ fn every_lesson_runs_to_its_end_by_keys() {
         assert_all_gone(&pids, Duration::from_secs(2));
     }
 }
+
+#[test]
+fn keys_grow_the_pool_refuse_calls_while_blocked_and_restart() {
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        ..
+    } = open(
+        &["tui", "pool-map", "--workers", "2", "--cost", "600ms"],
+        40,
+        120,
+    );
+    screen.wait_for("the ready screen", |s| s.contains("ready"));
+    writer.write_all(b"s").expect("start");
+    screen.wait_for("two workers", |s| row_of(s, "ForkPoolWorker-2").is_some());
+    writer.write_all(b"+").expect("one worker more");
+    let grown = screen.wait_for("a third worker", |s| {
+        row_of(s, "ForkPoolWorker-3").is_some()
+    });
+    let third = row_of(&grown, "ForkPoolWorker-3").expect("row").0;
+    assert!(alive(third), "the new worker is a real process");
+    writer
+        .write_all(b"c")
+        .expect("pool.close() while map() blocks");
+    screen.wait_for("the main process is busy", |s| {
+        s.contains("RuntimeError: the main process is blocked in")
+    });
+    let done = screen.wait_for("the scenario finished", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.trim_end().ends_with("finished"))
+    });
+    let pids: Vec<i32> = [
+        "MainProcess",
+        "ForkPoolWorker-1",
+        "ForkPoolWorker-2",
+        "ForkPoolWorker-3",
+    ]
+    .iter()
+    .filter_map(|n| row_of(&done, n).map(|r| r.0))
+    .collect();
+    writer.write_all(b"r").expect("run again");
+    screen.wait_for("a fresh run, ready", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.trim_end().ends_with("ready"))
+    });
+    assert_all_gone(&pids, Duration::from_secs(2));
+    writer.write_all(b"q").expect("quit");
+    assert!(wait_until(Duration::from_secs(10), || matches!(
+        child.try_wait(),
+        Ok(Some(_))
+    )));
+}
