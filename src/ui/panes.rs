@@ -229,7 +229,7 @@ pub fn processes(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
             cell("TASKS", Cell::from(done.to_string())),
             cell(
                 "CURRENT",
-                Cell::from(format!("{} running", app.tasks.running.len())),
+                Cell::from(format!("{} busy", app.tasks.running.len())),
             ),
             cell("EXIT", Cell::from("")),
             cell("START", Cell::from("")),
