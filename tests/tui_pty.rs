@@ -50,6 +50,21 @@ fn row_of(screen: &str, name: &str) -> Option<(i32, String)> {
     })
 }
 
+/// Whether pooltop exits within ten seconds.
+fn exits(child: &mut Box<dyn portable_pty::Child + Send + Sync>) -> bool {
+    wait_until(Duration::from_secs(10), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    })
+}
+
+/// The PIDs of the named rows on a screen (rows not shown are skipped).
+fn pids_of(screen: &str, names: &[&str]) -> Vec<i32> {
+    names
+        .iter()
+        .filter_map(|n| row_of(screen, n).map(|r| r.0))
+        .collect()
+}
+
 /// A pooltop running in its own pseudo-terminal.
 struct Session {
     child: Box<dyn portable_pty::Child + Send + Sync>,
@@ -149,10 +164,7 @@ fn start_terminate_and_quit_in_a_real_terminal() {
     assert!(!alive(p1));
 
     writer.write_all(b"q").expect("press q");
-    let status = wait_until(Duration::from_secs(10), || {
-        matches!(child.try_wait(), Ok(Some(_)))
-    });
-    assert!(status, "pooltop quits on q");
+    assert!(exits(&mut child), "pooltop quits on q");
     let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
     let raw = String::from_utf8_lossy(&raw);
     let leave = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
@@ -206,21 +218,15 @@ fn sigterm_to_the_dashboard_restores_the_terminal_and_ends_workers() {
     let shown = screen.wait_for("two busy workers", |s| {
         row_of(s, "ForkPoolWorker-1").is_some() && row_of(s, "ForkPoolWorker-2").is_some()
     });
-    let pids: Vec<i32> = ["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"]
-        .iter()
-        .filter_map(|n| row_of(&shown, n).map(|r| r.0))
-        .collect();
+    let pids: Vec<i32> = pids_of(
+        &shown,
+        &["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"],
+    );
     assert_eq!(pids.len(), 3);
     let pid = child.process_id().expect("pid") as i32;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM)
         .expect("sigterm");
-    assert!(
-        wait_until(Duration::from_secs(10), || matches!(
-            child.try_wait(),
-            Ok(Some(_))
-        )),
-        "exits on SIGTERM"
-    );
+    assert!(exits(&mut child), "exits on SIGTERM");
     let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
     assert!(
         String::from_utf8_lossy(&raw).contains("\x1b[?1049l"),
@@ -245,19 +251,13 @@ fn a_panic_restores_the_terminal_and_leaves_no_process() {
     screen.wait_for("the ready screen", |s| s.contains("ready"));
     writer.write_all(b"s").expect("press s");
     let shown = screen.wait_for("two workers", |s| row_of(s, "ForkPoolWorker-2").is_some());
-    let pids: Vec<i32> = ["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"]
-        .iter()
-        .filter_map(|n| row_of(&shown, n).map(|r| r.0))
-        .collect();
+    let pids: Vec<i32> = pids_of(
+        &shown,
+        &["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"],
+    );
     assert_eq!(pids.len(), 3);
     writer.write_all(b"z").expect("press the panic key");
-    assert!(
-        wait_until(Duration::from_secs(10), || matches!(
-            child.try_wait(),
-            Ok(Some(_))
-        )),
-        "exits after a panic"
-    );
+    assert!(exits(&mut child), "exits after a panic");
     let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
     let raw = String::from_utf8_lossy(&raw);
     assert!(
@@ -309,15 +309,9 @@ fn a_lesson_opened_from_the_picker_steps_line_by_line_and_runs_to_the_end() {
         done.contains("✗ AssertionError: cannot start a process twice"),
         "{done}"
     );
-    let pids: Vec<i32> = ["MainProcess", "process1", "process2"]
-        .iter()
-        .filter_map(|n| row_of(&done, n).map(|r| r.0))
-        .collect();
+    let pids: Vec<i32> = pids_of(&done, &["MainProcess", "process1", "process2"]);
     writer.write_all(b"q").expect("quit");
-    assert!(wait_until(Duration::from_secs(10), || matches!(
-        child.try_wait(),
-        Ok(Some(_))
-    )));
+    assert!(exits(&mut child));
     assert_all_gone(&pids, Duration::from_secs(2));
 }
 
@@ -357,13 +351,7 @@ fn every_lesson_runs_to_its_end_by_keys() {
             .collect();
         assert!(!pids.is_empty(), "{name}: {done}");
         writer.write_all(b"q").expect("quit");
-        assert!(
-            wait_until(Duration::from_secs(10), || matches!(
-                child.try_wait(),
-                Ok(Some(_))
-            )),
-            "{name} quits"
-        );
+        assert!(exits(&mut child), "{name} quits");
         assert_all_gone(&pids, Duration::from_secs(2));
     }
 }
@@ -400,15 +388,15 @@ fn keys_grow_the_pool_refuse_calls_while_blocked_and_restart() {
             .next()
             .is_some_and(|l| l.trim_end().ends_with("finished"))
     });
-    let pids: Vec<i32> = [
-        "MainProcess",
-        "ForkPoolWorker-1",
-        "ForkPoolWorker-2",
-        "ForkPoolWorker-3",
-    ]
-    .iter()
-    .filter_map(|n| row_of(&done, n).map(|r| r.0))
-    .collect();
+    let pids: Vec<i32> = pids_of(
+        &done,
+        &[
+            "MainProcess",
+            "ForkPoolWorker-1",
+            "ForkPoolWorker-2",
+            "ForkPoolWorker-3",
+        ],
+    );
     writer.write_all(b"r").expect("run again");
     screen.wait_for("a fresh run, ready", |s| {
         s.lines()
@@ -417,8 +405,5 @@ fn keys_grow_the_pool_refuse_calls_while_blocked_and_restart() {
     });
     assert_all_gone(&pids, Duration::from_secs(2));
     writer.write_all(b"q").expect("quit");
-    assert!(wait_until(Duration::from_secs(10), || matches!(
-        child.try_wait(),
-        Ok(Some(_))
-    )));
+    assert!(exits(&mut child));
 }

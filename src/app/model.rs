@@ -400,14 +400,6 @@ impl App {
             .collect()
     }
 
-    /// How many workers `+`/`-` talk about: the live pool's size, or the setting.
-    pub fn worker_target(&self) -> Option<usize> {
-        match self.pool_index() {
-            Some(i) if self.pools[i].state == PoolStateName::Run => Some(self.pools[i].processes),
-            _ => self.program.settings.workers,
-        }
-    }
-
     /// What the main process is doing, in Python's words.
     pub fn main_doing(&self) -> String {
         match (&self.current, self.phase) {

@@ -691,7 +691,6 @@ pub fn on_event(app: &mut App, event: Event) {
                 }
                 v => format!("{func}({v})"),
             };
-            let label = label.replace("func::", "");
             app.tasks.all.insert(task, TaskInfo { call, index, label });
             app.tasks.pending.insert(task, ());
             app.tasks.total += 1;

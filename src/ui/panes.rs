@@ -458,11 +458,7 @@ fn interleaved_lines(app: &App, theme: Theme, want: usize) -> Vec<Line<'static>>
     let mut current: Vec<Span<'static>> = Vec::new();
     let mut line_pid: Option<i32> = None;
     for chunk in chunks.iter().skip(start) {
-        let (color, style) = match app.proc(chunk.pid) {
-            Some(p) => (p.color, theme.process(p.color)),
-            None => (0, theme.process(0)),
-        };
-        let _ = color;
+        let style = theme.process(app.proc(chunk.pid).map_or(0, |p| p.color));
         let style = if chunk.stream == crate::engine::protocol::Stream::Stderr {
             style.add_modifier(Modifier::ITALIC)
         } else {

@@ -45,8 +45,6 @@ pub struct Child {
     pub ready_ms: f64,
     pub exitcode: Option<i32>,
     pub via_forkserver: bool,
-    /// Set once a signal was sent that Python would report (for lost-task messages).
-    pub last_signal: Option<i32>,
     // Pool worker bookkeeping.
     pub assigned: VecDeque<ChunkRef>,
     pub chunks_taken: u32,
@@ -75,7 +73,6 @@ impl Child {
             ready_ms: 0.0,
             exitcode: None,
             via_forkserver: false,
-            last_signal: None,
             assigned: VecDeque::new(),
             chunks_taken: 0,
             window: 1,
@@ -97,13 +94,10 @@ impl Child {
     /// Sends a signal unless the child is already reaped; a pidfd never hits a recycled PID.
     pub fn signal(&mut self, signal: i32) -> io::Result<()> {
         match &self.pidfd {
-            Some(fd) if self.exitcode.is_none() => {
-                self.last_signal = Some(signal);
-                match fd.send_signal(signal) {
-                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
-                    other => other,
-                }
-            }
+            Some(fd) if self.exitcode.is_none() => match fd.send_signal(signal) {
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
+                other => other,
+            },
             _ => Err(io::Error::from_raw_os_error(libc::ESRCH)),
         }
     }

@@ -799,7 +799,9 @@ impl Driver {
                         Outcome::Block(_) => (None, None),
                     };
                 }
-                if !self.pool_has_work(pool) || self.pools[pool].state == PoolStateName::Terminate {
+                if !self.has_outstanding_work(pool)
+                    || self.pools[pool].state == PoolStateName::Terminate
+                {
                     return (
                         Some(Err(
                             "RuntimeError: no worker is busy and no task is queued".into()

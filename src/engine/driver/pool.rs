@@ -546,7 +546,7 @@ impl Driver {
         }
     }
 
-    fn has_outstanding_work(&self, pool: usize) -> bool {
+    pub(super) fn has_outstanding_work(&self, pool: usize) -> bool {
         let p = &self.pools[pool];
         !p.pending.is_empty()
             || p.workers
@@ -659,10 +659,6 @@ impl Driver {
             let c = &self.children[*w];
             c.alive() && c.running_task.is_some()
         })
-    }
-
-    pub(super) fn pool_has_work(&self, pool: usize) -> bool {
-        self.has_outstanding_work(pool)
     }
 }
 
