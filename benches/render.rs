@@ -5,10 +5,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pooltop::app::{self, App, Msg};
-use pooltop::engine::program::StartMethod;
+use pooltop::engine::program::{StartMethod, SubmitKind};
 use pooltop::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
 use pooltop::engine::value::Value;
-use pooltop::monitor::{ProcSample, Sample};
+use pooltop::monitor::{KernelState, ProcSample, Sample};
 use pooltop::scenario::{self, Overrides, Source};
 use pooltop::workload::Func;
 use ratatui::Terminal;
@@ -89,7 +89,7 @@ fn busy_app(width: u16, height: u16) -> App {
         EventKind::CallSubmitted {
             call: 0,
             pool: 0,
-            method: "map".into(),
+            method: SubmitKind::Map,
             func: Func::Cube,
             len: 10_064,
             chunksize: 1,
@@ -136,7 +136,7 @@ fn busy_app(width: u16, height: u16) -> App {
             cpu: 3.1,
             rss_kib: 2000,
             core: Some((n % 2) as u32),
-            state: 'R',
+            state: KernelState::Running,
         })
         .collect();
     for _ in 0..120 {

@@ -334,6 +334,24 @@ fn start_methods_name_their_workers_like_python() {
     );
 }
 
+/// `p = Process(target=..., name=...)` makes an object in state `initial`, before any OS
+/// process: CPython's `repr(p)` is `<Process name='process1' parent=N initial>`.
+#[test]
+fn a_process_object_is_reported_before_its_process_starts() {
+    let events = run_scenario("squares-cubes", FAST);
+    let objects = of(&events, "process_object");
+    let names: Vec<&str> = objects.iter().filter_map(|e| e["name"].as_str()).collect();
+    assert_eq!(names, ["process1", "process2"]);
+    assert!(objects.iter().all(|e| e["start_method"] == "fork"));
+    let position = |kind: &str, name: &str| {
+        events
+            .iter()
+            .position(|e| e["event"] == kind && e["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} for {name}"))
+    };
+    assert!(position("process_object", "process1") < position("created", "process1"));
+}
+
 #[test]
 fn events_carry_the_documented_fields() {
     let events = run_scenario("pool-map", FAST);
@@ -352,6 +370,9 @@ fn events_carry_the_documented_fields() {
     }
     assert_eq!(of(&events, "task_queued").len(), 6);
     assert_eq!(of(&events, "task_started").len(), 6);
+    let submitted = of(&events, "call_submitted");
+    assert_eq!(submitted[0]["method"], "map");
+    assert_eq!(submitted[0]["func"], "cube");
     let result = of(&events, "result");
     assert_eq!(
         result[0]["value"],

@@ -3,10 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pooltop::app::{self, App, Msg};
-use pooltop::engine::program::StartMethod;
+use pooltop::engine::program::{StartMethod, SubmitKind};
 use pooltop::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
 use pooltop::engine::value::Value;
-use pooltop::monitor::{ProcSample, Sample};
+use pooltop::monitor::{KernelState, ProcSample, Sample};
 use pooltop::scenario::{self, Overrides, Source};
 use pooltop::workload::Func;
 use ratatui::Terminal;
@@ -105,7 +105,11 @@ fn sample(app: &mut App, cores: Vec<f32>) {
             },
             rss_kib: if p.role == Role::Main { 3100 } else { 2000 },
             core: Some((p.pid % 2) as u32),
-            state: if p.role == Role::PoolWorker { 'R' } else { 'S' },
+            state: if p.role == Role::PoolWorker {
+                KernelState::Running
+            } else {
+                KernelState::Sleeping
+            },
         })
         .collect();
     for _ in 0..12 {
@@ -168,7 +172,7 @@ fn pool_map_midway(size: (u16, u16)) -> App {
         EventKind::CallSubmitted {
             call: 0,
             pool: 0,
-            method: "map".into(),
+            method: SubmitKind::Map,
             func: Func::Cube,
             len: 6,
             chunksize: 1,
@@ -478,7 +482,7 @@ fn imap_unordered_results_fill_in_completion_order() {
         EventKind::CallSubmitted {
             call: 0,
             pool: 0,
-            method: "imap_unordered".into(),
+            method: SubmitKind::ImapUnordered,
             func: Func::SlowCube,
             len: 5,
             chunksize: 1,
@@ -688,14 +692,12 @@ fn a_created_process_shows_before_start_and_s_starts_it() {
     let mut app = app_for("squares-cubes", (120, 40));
     key(&mut app, KeyCode::Char('n'));
     loaded(&mut app);
-    let repr = "<Process name='process1' parent=4242 initial>".to_string();
     ev(
         &mut app,
         0.01,
-        EventKind::StepDone {
-            index: Some(1),
-            python: "process1 = ...".into(),
-            outcome: repr,
+        EventKind::ProcessObject {
+            name: "process1".into(),
+            start_method: StartMethod::Fork,
         },
     );
     let screen = draw(&app);

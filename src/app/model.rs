@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::engine::program::{Program, StartMethod};
+use crate::engine::program::{Measure, Program, StartMethod, SubmitKind};
 use crate::engine::protocol::{PoolStateName, Role, Stream};
 
 /// Bounds that keep memory and drawing cost flat under an output flood.
@@ -131,7 +131,7 @@ pub struct PoolInfo {
 pub struct CallInfo {
     pub call: u32,
     pub pool: usize,
-    pub method: String,
+    pub method: SubmitKind,
     pub func: String,
     pub len: usize,
     pub chunksize: usize,
@@ -148,7 +148,7 @@ impl CallInfo {
 
     /// imap_unordered yields in completion order; everything else by position.
     pub fn completion_order(&self) -> bool {
-        self.method == "imap_unordered"
+        self.method.completion_order()
     }
 }
 
@@ -299,7 +299,7 @@ pub struct App {
     /// When each scenario step began (driver clock).
     pub step_began: HashMap<usize, f64>,
     /// Labelled step durations, in the order they finished.
-    pub measures: Vec<(String, f64)>,
+    pub measures: Vec<(Measure, f64)>,
     /// The exception a step raised, shown on its line in the code pane.
     pub step_errors: HashMap<usize, String>,
 }
@@ -410,7 +410,7 @@ impl App {
                 match self.waiting_call() {
                     Some(c) => format!(
                         "waiting for {} results {}/{} in {line}",
-                        c.method,
+                        c.method.method(),
                         c.done(),
                         c.len
                     ),

@@ -8,7 +8,7 @@ use crate::engine::protocol::{
     Command, Event, EventKind, Interactive, PoolStateName, Role, Stream,
 };
 use crate::engine::sys;
-use crate::monitor::Sample;
+use crate::monitor::{KernelState, Sample};
 
 use super::model::*;
 
@@ -568,13 +568,6 @@ fn add_proc(app: &mut App, name: String, pid: i32, ppid: i32, role: Role) {
     });
 }
 
-/// `<Process name='process1' parent=4242 initial>`: a Process object was just created.
-fn created_process_name(outcome: &str) -> Option<String> {
-    let rest = outcome.strip_prefix("<Process name='")?;
-    let (name, tail) = rest.split_once('\'')?;
-    tail.ends_with("initial>").then(|| name.to_string())
-}
-
 /// A row for a Process that exists in Python but has no OS process yet; its PID column
 /// holds a negative placeholder until `start()`.
 fn add_created(app: &mut App, name: String) {
@@ -602,6 +595,7 @@ pub fn on_event(app: &mut App, event: Event) {
             ppid,
             role,
         } => add_proc(app, name, pid, ppid, role),
+        EventKind::ProcessObject { name, .. } => add_created(app, name),
         EventKind::Spawned {
             pid,
             start_ms,
@@ -638,13 +632,10 @@ pub fn on_event(app: &mut App, event: Event) {
                 app.steps_done = i + 1;
             }
             if let Some(i) = index {
-                let label = app.program.steps.get(i).and_then(|s| s.measure.clone());
-                if let (Some(label), Some(began)) = (label, app.step_began.get(&i)) {
-                    app.measures.push((label, event.t - began));
+                let measure = app.program.steps.get(i).and_then(|s| s.measure.clone());
+                if let (Some(measure), Some(began)) = (measure, app.step_began.get(&i)) {
+                    app.measures.push((measure, event.t - began));
                 }
-            }
-            if let Some(name) = created_process_name(&outcome) {
-                add_created(app, name);
             }
             let line = python.lines().next().unwrap_or("").trim().to_string();
             let text = if outcome.is_empty() {
@@ -899,11 +890,11 @@ fn on_sample(app: &mut App, sample: Sample) {
         p.rss_kib = Some(s.rss_kib);
         p.core = s.core;
         p.state = match s.state {
-            'R' => ProcState::Running,
-            'S' | 'D' | 'I' => ProcState::Sleeping,
-            'T' | 't' => ProcState::Stopped,
-            'Z' => ProcState::Zombie,
-            _ => p.state,
+            KernelState::Running => ProcState::Running,
+            KernelState::Sleeping => ProcState::Sleeping,
+            KernelState::Stopped => ProcState::Stopped,
+            KernelState::Zombie => ProcState::Zombie,
+            KernelState::Other => p.state,
         };
     }
 }

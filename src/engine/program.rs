@@ -38,7 +38,9 @@ impl StartMethod {
 /// Index of a scenario variable.
 pub type Slot = usize;
 
+/// Which Pool method submitted a call; in events it is the method's name (`imap_unordered`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SubmitKind {
     Apply,
     ApplyAsync,
@@ -79,6 +81,11 @@ impl SubmitKind {
     /// `apply` returns one value, the others a list (or an iterator of them).
     pub fn single(self) -> bool {
         matches!(self, SubmitKind::Apply | SubmitKind::ApplyAsync)
+    }
+
+    /// imap_unordered yields in completion order; every other call by position.
+    pub fn completion_order(self) -> bool {
+        self == SubmitKind::ImapUnordered
     }
 
     /// map and starmap use Python's computed default chunksize; imap* use 1.
@@ -246,7 +253,15 @@ pub struct Step {
     /// What a lesson says about this line.
     pub say: Option<String>,
     /// A label for how long this step took (a lesson's measurements view).
-    pub measure: Option<String>,
+    pub measure: Option<Measure>,
+}
+
+/// A step whose wall time a lesson shows: its label and, when it compares pool sizes,
+/// how many workers ran it (the measurements view draws the ideal speedup from that).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measure {
+    pub label: String,
+    pub workers: Option<usize>,
 }
 
 /// Settings that apply to a whole run (from the scenario, overridden on the command line).

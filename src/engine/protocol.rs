@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::program::{Program, StartMethod};
+use crate::engine::program::{Program, StartMethod, SubmitKind};
 use crate::engine::value::Value;
 use crate::workload::{Call, Cost, Func, Raised};
 
@@ -94,6 +94,12 @@ pub enum EventKind {
         ppid: i32,
         role: Role,
     },
+    /// A `Process` object was made in the main process (Python's state `initial`): it
+    /// has a name, and no OS process until its `start()`.
+    ProcessObject {
+        name: String,
+        start_method: StartMethod,
+    },
     /// A child finished starting: it is ready to run its target or take tasks.
     Spawned {
         name: String,
@@ -127,7 +133,7 @@ pub enum EventKind {
     CallSubmitted {
         call: u32,
         pool: usize,
-        method: String,
+        method: SubmitKind,
         func: Func,
         len: usize,
         chunksize: usize,

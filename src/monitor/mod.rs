@@ -15,8 +15,34 @@ pub struct ProcSample {
     pub rss_kib: u64,
     /// The core it last ran on (htop's PROCESSOR column).
     pub core: Option<u32>,
-    /// The kernel's state letter: R, S, D, T, Z ...
-    pub state: char,
+    pub state: KernelState,
+}
+
+/// A process's scheduling state as the kernel reports it in `/proc/PID/stat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelState {
+    /// `R`: on a core or ready to run.
+    Running,
+    /// `S`, `D`, `I`: waiting (for a read, a lock, a timer).
+    Sleeping,
+    /// `T`, `t`: stopped by a signal (SIGSTOP) or a debugger.
+    Stopped,
+    /// `Z`: exited, not yet reaped by its parent.
+    Zombie,
+    /// Any other letter (`X` dead, `W`, `P` ...): nothing to show.
+    Other,
+}
+
+impl KernelState {
+    pub fn from_letter(letter: char) -> KernelState {
+        match letter {
+            'R' => KernelState::Running,
+            'S' | 'D' | 'I' => KernelState::Sleeping,
+            'T' | 't' => KernelState::Stopped,
+            'Z' => KernelState::Zombie,
+            _ => KernelState::Other,
+        }
+    }
 }
 
 /// Everything measured in one round.
@@ -32,11 +58,11 @@ pub type Watch = Arc<Mutex<Vec<i32>>>;
 
 /// State letter and last core from `/proc/PID/stat` (sysinfo has neither the letter as
 /// the kernel writes it nor the processor field).
-fn stat_fields(pid: i32) -> Option<(char, Option<u32>)> {
+fn stat_fields(pid: i32) -> Option<(KernelState, Option<u32>)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
+    let state = KernelState::from_letter(fields.first()?.chars().next()?);
     // Field 39 of stat is the processor; `rest` starts at field 3.
     let core = fields.get(36).and_then(|f| f.parse().ok());
     Some((state, core))
@@ -103,7 +129,10 @@ mod tests {
     #[test]
     fn reads_our_own_state_and_core() {
         let (state, core) = stat_fields(std::process::id() as i32).expect("stat");
-        assert!("RSD".contains(state), "{state}");
+        assert!(
+            matches!(state, KernelState::Running | KernelState::Sleeping),
+            "{state:?}"
+        );
         assert!(core.is_some_and(|c| (c as usize) < 4096));
     }
 

@@ -10,7 +10,7 @@ use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func};
 
-use super::{Overrides, RawStep, ScenarioFile, Source, line_col};
+use super::{Overrides, RawMeasure, RawStep, ScenarioFile, Source, line_col};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -254,7 +254,7 @@ impl Compiler<'_> {
             python: s.python.clone().unwrap_or(python),
             op,
             say: s.say.clone(),
-            measure: s.measure.clone(),
+            measure: s.measure.as_ref().map(RawMeasure::compile),
         })
     }
 

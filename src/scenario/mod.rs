@@ -170,7 +170,39 @@ pub struct RawStep {
     /// What a lesson says about this line.
     pub say: Option<String>,
     /// Label the time this step takes (a lesson's measurements view).
-    pub measure: Option<String>,
+    pub measure: Option<RawMeasure>,
+}
+
+/// `measure = "chunksize=1"`, or `measure = { label = "2 workers", workers = 2 }` when
+/// the step compares pool sizes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawMeasure {
+    Label(String),
+    Table(MeasureTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureTable {
+    pub label: String,
+    pub workers: Option<usize>,
+}
+
+impl RawMeasure {
+    pub fn compile(&self) -> crate::engine::program::Measure {
+        use crate::engine::program::Measure;
+        match self {
+            RawMeasure::Label(label) => Measure {
+                label: label.clone(),
+                workers: None,
+            },
+            RawMeasure::Table(t) => Measure {
+                label: t.label.clone(),
+                workers: t.workers,
+            },
+        }
+    }
 }
 
 /// A scenario ready to run, with what the front ends show about it.

@@ -417,7 +417,7 @@ pub fn queue(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
             "in order"
         };
         lines.push(Line::from(vec![
-            Span::styled(format!("{} results", call.method), theme.title()),
+            Span::styled(format!("{} results", call.method.method()), theme.title()),
             Span::styled(
                 format!(" {order} · chunksize {}", call.chunksize),
                 theme.dim(),

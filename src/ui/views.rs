@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::app::{App, Phase, ProcRow};
-use crate::engine::program::StartMethod;
+use crate::engine::program::{Measure, StartMethod};
 use crate::engine::protocol::Role;
 
 use super::theme::Theme;
@@ -211,11 +211,9 @@ pub fn timeline(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The worker count a label names ("2 workers" -> 2), for the ideal speedup.
-fn leading_number(label: &str) -> Option<f64> {
-    let mut words = label.split_whitespace();
-    let n = words.next()?.parse().ok()?;
-    words.next()?.starts_with("worker").then_some(n)
+/// How many workers ran a measured step, when the lesson says.
+fn workers(measure: &Measure) -> Option<f64> {
+    measure.workers.map(|n| n as f64)
 }
 
 /// Measured step times as bars, with the speedup over the first and, when the label
@@ -248,7 +246,7 @@ pub fn measurements(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     let label_w = app
         .measures
         .iter()
-        .map(|m| m.0.chars().count())
+        .map(|m| m.0.label.chars().count())
         .max()
         .unwrap_or(8)
         .min(28);
@@ -257,13 +255,14 @@ pub fn measurements(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         format!("{:label_w$}  {:>8}  {:<bar_w$}  speedup", "", "time", ""),
         theme.dim(),
     ))];
-    for (label, secs) in &app.measures {
+    for (measure, secs) in &app.measures {
+        let label = &measure.label;
         let filled = ((secs / longest) * bar_w as f64).round() as usize;
         let speedup = first / secs.max(1e-9);
-        let ideal = leading_number(label).map(|n| {
+        let ideal = workers(measure).map(|n| {
             format!(
                 " (ideal ×{:.1})",
-                n.min(cores) / leading_number(&app.measures[0].0).unwrap_or(1.0)
+                n.min(cores) / workers(&app.measures[0].0).unwrap_or(1.0)
             )
         });
         lines.push(Line::from(vec![
@@ -277,7 +276,7 @@ pub fn measurements(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
     let charted = app
         .measures
         .iter()
-        .filter(|(l, _)| leading_number(l).is_some())
+        .filter(|(m, _)| m.workers.is_some())
         .count()
         >= 2
         && inner.height as usize >= lines.len() + 6;
@@ -307,7 +306,7 @@ fn speedup_chart(app: &App, f: &mut Frame, area: Rect, theme: Theme, cores: f64)
     let points: Vec<(f64, f64)> = app
         .measures
         .iter()
-        .filter_map(|(label, secs)| Some((leading_number(label)?, *secs)))
+        .filter_map(|(measure, secs)| Some((workers(measure)?, *secs)))
         .collect();
     if points.len() < 2 || area.height < 6 {
         return;
@@ -458,8 +457,5 @@ mod tests {
             wrap_text("one two three four", 9),
             vec!["one two", "three", "four"]
         );
-        assert_eq!(leading_number("2 workers"), Some(2.0));
-        assert_eq!(leading_number("chunksize=1"), None);
-        assert_eq!(leading_number("2 threads, with a GIL"), None);
     }
 }

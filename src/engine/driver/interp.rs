@@ -485,6 +485,10 @@ impl Driver {
         self.identity += 1;
         let name = name.unwrap_or_else(|| format!("Process-{}", self.identity));
         let repr = format!("<Process name='{name}' parent={} initial>", self.me);
+        self.emit(EventKind::ProcessObject {
+            name: name.clone(),
+            start_method: method.unwrap_or(self.settings.start_method),
+        });
         self.processes.push(ProcessObj {
             name,
             target,

@@ -267,11 +267,10 @@ impl Driver {
                 self.emit(kind);
             }
         }
-        let method = kind.method().to_string();
         let submitted = EventKind::CallSubmitted {
             call: call as u32,
             pool,
-            method,
+            method: kind,
             func,
             len: total,
             chunksize,
