@@ -30,11 +30,7 @@ fn wait(
 ) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if parser
-            .lock()
-            .map(|p| cond(&p.screen().contents()))
-            .unwrap_or(false)
-        {
+        if parser.lock().is_ok_and(|p| cond(&p.screen().contents())) {
             return Some(start.elapsed());
         }
         std::thread::sleep(Duration::from_micros(200));

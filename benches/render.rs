@@ -1,5 +1,5 @@
 //! Rendering one full dashboard frame with 64 workers, 10,000 queued tasks and a full
-//! output buffer, on ratatui's TestBackend (target: under 1 ms).
+//! output buffer, on ratatui's `TestBackend` (target: under 1 ms).
 
 use std::hint::black_box;
 
@@ -103,7 +103,7 @@ fn busy_app(width: u16, height: u16) -> App {
                 call: 0,
                 index: task as usize,
                 func: Func::Cube,
-                args: Value::Int(task as i128),
+                args: Value::Int(i128::from(task)),
             },
         );
     }
@@ -119,7 +119,7 @@ fn busy_app(width: u16, height: u16) -> App {
     }
     for i in 0..20_000 {
         let pid = 1000 + (i % 64);
-        let text = format!("The cube of {i} is {} \n", (i as i128).pow(3));
+        let text = format!("The cube of {i} is {} \n", i128::from(i).pow(3));
         ev(
             &mut app,
             EventKind::Output {
@@ -173,7 +173,7 @@ fn render(c: &mut Criterion) {
                     terminal
                         .draw(|f| pooltop::ui::view(black_box(&app), f))
                         .expect("draw");
-                })
+                });
             },
         );
     }

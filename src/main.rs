@@ -35,7 +35,7 @@ enum Cmd {
     List,
     /// List the built-in lessons (open one with `pooltop tui --lesson NAME`, or `L`).
     Lessons,
-    /// Measure the pool on real processes; prints JSON lines like bench/python_pool.py.
+    /// Measure the pool on real processes; prints JSON lines like `bench/python_pool.py`.
     Bench(BenchArgs),
 }
 

@@ -39,7 +39,7 @@ fn q1_shows_the_main_process_and_one_worker_per_core() {
         out.contains(&format!("main process pid: {main}\n")),
         "{out}"
     );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     assert!(out.contains(&format!("cores: {cores}\n")), "{out}");
     let workers = of(&events, "spawned")
         .into_iter()
@@ -236,7 +236,7 @@ fn speedup_runs_the_same_work_on_one_to_four_workers() {
 fn lesson_run_narrates_each_line() {
     let run = pooltop(
         &["run", "--lesson", "q4-pool-lifecycle", "--cost", "5ms"],
-        Duration::from_secs(60),
+        Duration::from_mins(1),
     );
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     assert!(

@@ -1,5 +1,5 @@
 //! Lifetimes and bad input against the real binary: signals to pooltop, `kill -9` of
-//! pooltop, a worker SIGKILLed from outside mid-task, Python's errors, and the input matrix.
+//! pooltop, a worker `SIGKILLed` from outside mid-task, Python's errors, and the input matrix.
 
 mod common;
 

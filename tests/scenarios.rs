@@ -335,7 +335,7 @@ fn start_methods_name_their_workers_like_python() {
 }
 
 /// `p = Process(target=..., name=...)` makes an object in state `initial`, before any OS
-/// process: CPython's `repr(p)` is `<Process name='process1' parent=N initial>`.
+/// process: `CPython`'s `repr(p)` is `<Process name='process1' parent=N initial>`.
 #[test]
 fn a_process_object_is_reported_before_its_process_starts() {
     let events = run_scenario("squares-cubes", FAST);

@@ -1,5 +1,5 @@
 //! Snapshot tests of every dashboard screen, drawn by the real `view` on ratatui's
-//! TestBackend from a fixed sequence of engine events, samples and keys (fake clock).
+//! `TestBackend` from a fixed sequence of engine events, samples and keys (fake clock).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pooltop::app::{self, App, Msg};
@@ -84,7 +84,7 @@ fn worker(app: &mut App, t: f64, n: i32) -> i32 {
             ppid: MAIN,
             role: Role::PoolWorker,
             start_method: StartMethod::Fork,
-            start_ms: 1.2 + n as f64 * 0.1,
+            start_ms: 1.2 + f64::from(n) * 0.1,
             rss_kib: None,
         },
     );

@@ -146,7 +146,7 @@ impl CallInfo {
         self.order.len()
     }
 
-    /// imap_unordered yields in completion order; everything else by position.
+    /// `imap_unordered` yields in completion order; everything else by position.
     pub fn completion_order(&self) -> bool {
         self.method.completion_order()
     }

@@ -10,7 +10,11 @@ use crate::engine::protocol::{
 use crate::engine::sys;
 use crate::monitor::{KernelState, Sample};
 
-use super::model::*;
+use super::model::{
+    App, CPU_HISTORY, CallInfo, Chunk, Focus, LogKind, LogLine, MAX_LOG, MAX_OUTPUT_BYTES,
+    MAX_PROC_LINES, MAX_SPANS, OutputMode, Overlay, Phase, PoolInfo, ProcRow, ProcState, SIGNALS,
+    Selection, TaskInfo, TaskSpan, View,
+};
 
 pub enum Msg {
     Key(KeyEvent),
@@ -131,8 +135,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('p') => pause_selection(app),
         KeyCode::Char('j') => join_selection(app),
         KeyCode::Char('c') => close_pool(app),
-        KeyCode::Char('+') | KeyCode::Char('=') => resize(app, 1),
-        KeyCode::Char('-') | KeyCode::Char('_') => resize(app, -1),
+        KeyCode::Char('+' | '=') => resize(app, 1),
+        KeyCode::Char('-' | '_') => resize(app, -1),
         KeyCode::Char('x') | KeyCode::F(9) => {
             app.overlay = Overlay::Signals(0);
             vec![]
@@ -355,27 +359,27 @@ fn join_selection(app: &mut App) -> Vec<Effect> {
             app.status = Some("a process cannot join itself".into());
             vec![]
         }
-        _ => match app.pool_index() {
-            Some(pool) => vec![Effect::Send(Command::Interact(Interactive::JoinPool {
-                pool,
-            }))],
-            None => {
+        _ => {
+            if let Some(pool) = app.pool_index() {
+                vec![Effect::Send(Command::Interact(Interactive::JoinPool {
+                    pool,
+                }))]
+            } else {
                 app.status = Some("select a Process to join (no pool yet)".into());
                 vec![]
             }
-        },
+        }
     }
 }
 
 fn close_pool(app: &mut App) -> Vec<Effect> {
-    match app.pool_index() {
-        Some(pool) => vec![Effect::Send(Command::Interact(Interactive::ClosePool {
+    if let Some(pool) = app.pool_index() {
+        vec![Effect::Send(Command::Interact(Interactive::ClosePool {
             pool,
-        }))],
-        None => {
-            app.status = Some("no pool to close yet".into());
-            vec![]
-        }
+        }))]
+    } else {
+        app.status = Some("no pool to close yet".into());
+        vec![]
     }
 }
 
@@ -461,7 +465,7 @@ fn on_lesson_menu(app: &mut App, cursor: usize, code: KeyCode) -> Vec<Effect> {
     match code {
         KeyCode::Up => app.overlay = Overlay::Lessons(cursor.saturating_sub(1)),
         KeyCode::Down => {
-            app.overlay = Overlay::Lessons((cursor + 1).min(lessons.len().saturating_sub(1)))
+            app.overlay = Overlay::Lessons((cursor + 1).min(lessons.len().saturating_sub(1)));
         }
         KeyCode::Enter => {
             app.overlay = Overlay::None;
@@ -519,7 +523,7 @@ fn on_mouse(app: &mut App, m: MouseEvent) {
         }
         MouseEventKind::ScrollUp if inside(areas.output) => app.output_scroll += 3,
         MouseEventKind::ScrollDown if inside(areas.output) => {
-            app.output_scroll = app.output_scroll.saturating_sub(3)
+            app.output_scroll = app.output_scroll.saturating_sub(3);
         }
         _ => {}
     }
@@ -649,7 +653,7 @@ pub fn on_event(app: &mut App, event: Event) {
             if let Some((Some(i), _)) = &app.current {
                 app.step_errors.insert(*i, message.clone());
             }
-            log(app, LogKind::Error, message)
+            log(app, LogKind::Error, message);
         }
         EventKind::CallSubmitted {
             call,
@@ -677,7 +681,8 @@ pub fn on_event(app: &mut App, event: Event) {
         } => {
             let label = match &args {
                 crate::engine::value::Value::Tuple(items) => {
-                    let parts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+                    let parts: Vec<String> =
+                        items.iter().map(std::string::ToString::to_string).collect();
                     format!("{func}({})", parts.join(", "))
                 }
                 v => format!("{func}({v})"),
@@ -709,13 +714,13 @@ pub fn on_event(app: &mut App, event: Event) {
             task, pid, result, ..
         } => {
             end_span(app, task, event.t, true);
-            finish_task(app, task, pid, result.to_string())
+            finish_task(app, task, pid, result.to_string());
         }
         EventKind::TaskFailed {
             task, pid, error, ..
         } => {
             end_span(app, task, event.t, false);
-            finish_task(app, task, pid, error)
+            finish_task(app, task, pid, error);
         }
         EventKind::TaskLost {
             task,
@@ -770,22 +775,19 @@ pub fn on_event(app: &mut App, event: Event) {
                 state,
                 processes,
             };
-            match app.pools.get_mut(id) {
-                Some(p) => {
-                    if p.state != state {
-                        log(
-                            app,
-                            LogKind::Info,
-                            format!("{pool}: state {}", state.as_str()),
-                        );
-                    }
-                    app.pools[id] = info;
+            if let Some(p) = app.pools.get_mut(id) {
+                if p.state != state {
+                    log(
+                        app,
+                        LogKind::Info,
+                        format!("{pool}: state {}", state.as_str()),
+                    );
                 }
-                None => {
-                    app.pools.push(info);
-                    if app.selection == Selection::AllWorkers || app.pools.len() == 1 {
-                        app.selection = Selection::AllWorkers;
-                    }
+                app.pools[id] = info;
+            } else {
+                app.pools.push(info);
+                if app.selection == Selection::AllWorkers || app.pools.len() == 1 {
+                    app.selection = Selection::AllWorkers;
                 }
             }
         }

@@ -294,7 +294,7 @@ fn check_results(rec: &Record, plan: &Plan, tasks: usize) -> Result<(), String> 
         return Err("imap_unordered returned nothing".into());
     };
     let mut sorted = unordered.clone();
-    sorted.sort_by_key(|v| v.as_int());
+    sorted.sort_by_key(super::engine::value::Value::as_int);
     if Value::List(sorted) != expected {
         return Err("imap_unordered returned wrong results".into());
     }
@@ -318,7 +318,7 @@ pub fn run(tasks: usize, workers: usize, start_method: StartMethod) -> ExitCode 
     let rec = link
         .send(&load)
         .map_err(|e| e.to_string())
-        .and_then(|_| collect(&mut link, &rx, &plan));
+        .and_then(|()| collect(&mut link, &rx, &plan));
     link.shutdown(Duration::from_secs(3));
     let rec = match rec {
         Ok(rec) => rec,

@@ -1,5 +1,5 @@
 //! Output capture with exact attribution: every child's stdout and stderr are one shared
-//! Unix stream socket each, read with SO_PASSCRED so every chunk names the PID that wrote it.
+//! Unix stream socket each, read with `SO_PASSCRED` so every chunk names the PID that wrote it.
 
 use std::io::{self, IoSliceMut};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

@@ -76,7 +76,7 @@ impl DriverLink {
             match self.child.try_wait() {
                 Ok(Some(status)) => return status.code(),
                 Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(5))
+                    std::thread::sleep(Duration::from_millis(5));
                 }
                 _ => {
                     let _ = self.child.kill();

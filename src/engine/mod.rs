@@ -14,5 +14,5 @@ pub mod worker;
 
 /// Python's `os.cpu_count()`: the default pool size.
 pub fn cpu_count() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }

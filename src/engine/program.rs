@@ -83,7 +83,7 @@ impl SubmitKind {
         matches!(self, SubmitKind::Apply | SubmitKind::ApplyAsync)
     }
 
-    /// imap_unordered yields in completion order; every other call by position.
+    /// `imap_unordered` yields in completion order; every other call by position.
     pub fn completion_order(self) -> bool {
         self == SubmitKind::ImapUnordered
     }

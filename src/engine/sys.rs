@@ -59,7 +59,7 @@ impl PidFd {
             libc::waitid(
                 libc::P_PIDFD,
                 self.0.as_raw_fd() as libc::id_t,
-                &mut info,
+                &raw mut info,
                 libc::WEXITED | libc::WNOHANG,
             )
         };
@@ -225,7 +225,5 @@ pub fn parse_signal(name: &str) -> Option<i32> {
 }
 
 pub fn signal_name(signal: i32) -> String {
-    Signal::try_from(signal)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| format!("signal {signal}"))
+    Signal::try_from(signal).map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
 }

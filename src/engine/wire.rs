@@ -75,7 +75,7 @@ fn wait_fd(fd: RawFd, events: libc::c_short) -> io::Result<()> {
         revents: 0,
     };
     // SAFETY: one valid pollfd.
-    let rc = unsafe { libc::poll(&mut pfd, 1, -1) };
+    let rc = unsafe { libc::poll(&raw mut pfd, 1, -1) };
     if rc < 0 {
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {

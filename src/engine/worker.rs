@@ -127,10 +127,10 @@ impl PoolWorker<'_> {
                         }
                         chunks_done += 1;
                         if self.maxtasks.is_some_and(|max| chunks_done >= max) {
-                            return if self.flush().is_ok() { 0 } else { 1 };
+                            return i32::from(self.flush().is_err());
                         }
                     }
-                    ToWorker::Stop => return if self.flush().is_ok() { 0 } else { 1 },
+                    ToWorker::Stop => return i32::from(self.flush().is_err()),
                     ToWorker::Init(_) => return 1,
                 }
             }
@@ -140,7 +140,7 @@ impl PoolWorker<'_> {
             }
             self.fresh_batch = true;
             match self.rx.fill(self.channel) {
-                Ok(Fill::Data) | Ok(Fill::WouldBlock) => {}
+                Ok(Fill::Data | Fill::WouldBlock) => {}
                 Ok(Fill::Eof) | Err(_) => return 0,
             }
         }

@@ -234,7 +234,7 @@ pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
     };
     if link
         .send(&load)
-        .and_then(|_| link.send(&Command::Continue))
+        .and_then(|()| link.send(&Command::Continue))
         .is_err()
     {
         eprintln!("pooltop: the driver process went away at start");

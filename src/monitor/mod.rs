@@ -97,7 +97,7 @@ pub fn spawn<M: Send + 'static>(
 
 fn measure(sys: &mut System, watch: &Watch) -> Sample {
     sys.refresh_cpu_usage();
-    let cores = sys.cpus().iter().map(|c| c.usage()).collect();
+    let cores = sys.cpus().iter().map(sysinfo::Cpu::usage).collect();
     let pids: Vec<i32> = watch.lock().map(|w| w.clone()).unwrap_or_default();
     let sys_pids: Vec<Pid> = pids.iter().map(|p| Pid::from_u32(*p as u32)).collect();
     sys.refresh_processes_specifics(

@@ -79,7 +79,7 @@ fn present_fields(s: &RawStep) -> Vec<&'static str> {
     let mut v = Vec::new();
     let mut add = |name, on: bool| {
         if on {
-            v.push(name)
+            v.push(name);
         }
     };
     add("var", s.var.is_some());
@@ -265,7 +265,7 @@ impl Compiler<'_> {
     }
 
     fn op(&mut self, s: &RawStep) -> Res<(Op, String)> {
-        use Kind::*;
+        use Kind::{Async, Iter, Pool, Process, Value};
         let a = s.action.as_str();
         Ok(match a {
             "process" => self.process(s)?,
@@ -526,7 +526,7 @@ impl Compiler<'_> {
                 Some(r) => format!(
                     "range({})",
                     r.iter()
-                        .map(|x| x.to_string())
+                        .map(std::string::ToString::to_string)
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -578,47 +578,44 @@ impl Compiler<'_> {
         let signal =
             sys::parse_signal(sig_name).ok_or_else(|| format!("unknown signal '{sig_name}'"))?;
         let sig = sys::signal_name(signal);
-        match kind {
-            Kind::Pool => {
-                let (busy, index) = match &s.worker {
-                    None => (true, 0),
-                    Some(toml::Value::String(w)) if w == "busy" => (true, 0),
-                    Some(toml::Value::Integer(i)) if *i >= 0 => (false, *i as usize),
-                    Some(other) => {
-                        return Err(format!("worker is \"busy\" or an index, not {other}"));
-                    }
-                };
-                let py = if busy {
-                    format!(
-                        "os.kill(busy_worker.pid, signal.{sig})  # busy_worker: a worker of {n} running a task"
-                    )
-                } else {
-                    format!("os.kill({n}._pool[{index}].pid, signal.{sig})")
-                };
-                Ok((
-                    Op::Signal {
-                        target: SignalTarget::PoolWorker {
-                            pool: slot,
-                            busy,
-                            index,
-                        },
-                        signal,
-                    },
-                    py,
-                ))
-            }
-            _ => {
-                if s.worker.is_some() {
-                    return Err("'worker' applies to a pool".into());
+        if kind == Kind::Pool {
+            let (busy, index) = match &s.worker {
+                None => (true, 0),
+                Some(toml::Value::String(w)) if w == "busy" => (true, 0),
+                Some(toml::Value::Integer(i)) if *i >= 0 => (false, *i as usize),
+                Some(other) => {
+                    return Err(format!("worker is \"busy\" or an index, not {other}"));
                 }
-                Ok((
-                    Op::Signal {
-                        target: SignalTarget::Process(slot),
-                        signal,
+            };
+            let py = if busy {
+                format!(
+                    "os.kill(busy_worker.pid, signal.{sig})  # busy_worker: a worker of {n} running a task"
+                )
+            } else {
+                format!("os.kill({n}._pool[{index}].pid, signal.{sig})")
+            };
+            Ok((
+                Op::Signal {
+                    target: SignalTarget::PoolWorker {
+                        pool: slot,
+                        busy,
+                        index,
                     },
-                    format!("os.kill({n}.pid, signal.{sig})"),
-                ))
+                    signal,
+                },
+                py,
+            ))
+        } else {
+            if s.worker.is_some() {
+                return Err("'worker' applies to a pool".into());
             }
+            Ok((
+                Op::Signal {
+                    target: SignalTarget::Process(slot),
+                    signal,
+                },
+                format!("os.kill({n}.pid, signal.{sig})"),
+            ))
         }
     }
 

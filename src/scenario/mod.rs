@@ -238,18 +238,17 @@ impl Source {
         kind: &str,
         name: &str,
     ) -> Result<Source, String> {
-        match table.iter().find(|(n, _)| *n == name) {
-            Some((n, text)) => Ok(Source {
+        if let Some((n, text)) = table.iter().find(|(n, _)| *n == name) {
+            Ok(Source {
                 label: format!("assets/{folder}/{n}.toml"),
                 text: text.to_string(),
-            }),
-            None => {
-                let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-                Err(format!(
-                    "unknown {kind} '{name}' (built-in: {}; or --file PATH)",
-                    names.join(", ")
-                ))
-            }
+            })
+        } else {
+            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            Err(format!(
+                "unknown {kind} '{name}' (built-in: {}; or --file PATH)",
+                names.join(", ")
+            ))
         }
     }
 
@@ -264,8 +263,7 @@ impl Source {
     fn default_name(&self) -> String {
         Path::new(&self.label)
             .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into())
+            .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned())
     }
 }
 
@@ -359,7 +357,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         None => humantime::parse_duration(t)
             .map_err(|_| format!("'{text}' is not a duration (try 20ms, 1.5s or 0)"))?,
     };
-    if d > std::time::Duration::from_secs(3600) {
+    if d > std::time::Duration::from_hours(1) {
         return Err(format!("'{text}' is longer than an hour per item"));
     }
     Ok(d)

@@ -116,7 +116,7 @@ pub fn run(scenario: Scenario, cap: Capture, refresh: Duration) -> ExitCode {
         }
     }
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(120);
+    let deadline = started + Duration::from_mins(2);
     let mut samples_after = 0;
     let mut done = false;
     while Instant::now() < deadline {

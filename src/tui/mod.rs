@@ -172,11 +172,11 @@ impl Runtime {
             } else if ticking {
                 tick
             } else {
-                Duration::from_secs(3600)
+                Duration::from_hours(1)
             };
             let first = flume::Selector::new()
-                .recv(&self.input_rx, |m| m.ok())
-                .recv(&self.engine.data_rx, |m| m.ok())
+                .recv(&self.input_rx, std::result::Result::ok)
+                .recv(&self.engine.data_rx, std::result::Result::ok)
                 .wait_timeout(wait)
                 .ok()
                 .flatten();

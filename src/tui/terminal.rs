@@ -47,10 +47,7 @@ impl Term {
             return Err(e);
         }
         let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-        let size = terminal
-            .size()
-            .map(|s| (s.width, s.height))
-            .unwrap_or((80, 24));
+        let size = terminal.size().map_or((80, 24), |s| (s.width, s.height));
         Ok(Term { terminal, size })
     }
 

@@ -102,7 +102,7 @@ pub fn cpu(app: &App, f: &mut Frame, area: Rect, theme: Theme) {
         let line = Line::from(vec![
             Span::raw(format!("cpu{i:<2} ")),
             Span::styled(bar(*pct, bar_width), theme.load(*pct)),
-            Span::raw(format!(" {:>3.0}%", pct)),
+            Span::raw(format!(" {pct:>3.0}%")),
         ]);
         f.render_widget(Paragraph::new(line), Rect::new(inner.x, y, inner.width, 1));
         if with_history {

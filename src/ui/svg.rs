@@ -117,8 +117,8 @@ fn runs(buf: &Buffer, y: u16) -> Vec<Run> {
 }
 
 pub fn to_svg(buf: &Buffer) -> String {
-    let w = buf.area.width as f32 * CELL_W;
-    let h = buf.area.height as f32 * CELL_H;
+    let w = f32::from(buf.area.width) * CELL_W;
+    let h = f32::from(buf.area.height) * CELL_H;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -126,14 +126,14 @@ pub fn to_svg(buf: &Buffer) -> String {
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="{BG}"/>"#);
     for y in 0..buf.area.height {
-        let top = y as f32 * CELL_H;
+        let top = f32::from(y) * CELL_H;
         for r in runs(buf, y) {
             let width = r.text.chars().count() as f32 * CELL_W;
             if r.bg != BG {
                 let _ = writeln!(
                     s,
                     r#"<rect x="{:.1}" y="{top:.1}" width="{width:.1}" height="{CELL_H}" fill="{}"/>"#,
-                    r.x as f32 * CELL_W,
+                    f32::from(r.x) * CELL_W,
                     r.bg
                 );
             }
@@ -153,7 +153,7 @@ pub fn to_svg(buf: &Buffer) -> String {
             let _ = writeln!(
                 s,
                 r#"<text x="{:.1}" y="{:.1}" textLength="{width:.1}" lengthAdjust="spacingAndGlyphs" xml:space="preserve" {attrs}>{}</text>"#,
-                r.x as f32 * CELL_W,
+                f32::from(r.x) * CELL_W,
                 top + CELL_H * 0.78,
                 escape(&r.text)
             );

@@ -54,7 +54,7 @@ fn thread_cpu_time() -> Duration {
         tv_nsec: 0,
     };
     // SAFETY: a valid timespec out-parameter; this clock exists on every Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
     if rc != 0 {
         return Duration::ZERO;
     }
@@ -88,7 +88,7 @@ pub enum Func {
     /// `chatter(n)`: prints n lines as fast as it can (an output flood).
     Chatter,
     /// `threads(n, units, gil)`: n threads of this one process share `units` of work,
-    /// holding one global lock while they compute when `gil` is true (as CPython does).
+    /// holding one global lock while they compute when `gil` is true (as `CPython` does).
     Threads,
 }
 
@@ -178,7 +178,7 @@ pub struct Raised(pub String);
 /// Where a running function's prints go; workers write them unbuffered to fd 1.
 pub trait Printer {
     /// Python's `print(text)`: the text and the newline as two writes, as an unbuffered
-    /// CPython does, so another process's output can land between them.
+    /// `CPython` does, so another process's output can land between them.
     fn print(&mut self, text: &str);
 }
 

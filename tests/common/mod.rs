@@ -93,7 +93,7 @@ pub fn run_events(args: &[&str]) -> (Vec<Value>, Run) {
     let mut full = vec!["run"];
     full.extend_from_slice(args);
     full.extend_from_slice(&["--events", "-"]);
-    let run = pooltop(&full, Duration::from_secs(60));
+    let run = pooltop(&full, Duration::from_mins(1));
     let events = parse_events(&run.stdout);
     (events, run)
 }
@@ -110,7 +110,7 @@ pub fn reported_pids(events: &[Value]) -> Vec<i32> {
         .filter_map(|e| e["pid"].as_i64())
         .map(|p| p as i32)
         .collect();
-    pids.sort();
+    pids.sort_unstable();
     pids.dedup();
     pids
 }
@@ -123,7 +123,7 @@ pub fn alive(pid: i32) -> bool {
                 .rsplit(')')
                 .next()
                 .and_then(|rest| rest.split_whitespace().next());
-            !matches!(state, Some("Z") | Some("X"))
+            !matches!(state, Some("Z" | "X"))
         }
         Err(_) => false,
     }

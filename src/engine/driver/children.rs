@@ -88,7 +88,7 @@ impl Child {
     }
 
     pub fn chan_fd(&self) -> Option<RawFd> {
-        self.chan.as_ref().map(|c| c.as_raw_fd())
+        self.chan.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
     }
 
     /// Sends a signal unless the child is already reaped; a pidfd never hits a recycled PID.
@@ -281,7 +281,7 @@ impl Driver {
     }
 
     fn forkserver_child(&self) -> ChildId {
-        self.forkserver.as_ref().map(|f| f.child).unwrap_or(0)
+        self.forkserver.as_ref().map_or(0, |f| f.child)
     }
 
     /// Without its server, a forkserver worker's exit can only be seen on its pidfd.
@@ -306,8 +306,7 @@ impl Driver {
             .iter()
             .rev()
             .find(|c| c.pid == pid)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| format!("pid {pid}"))
+            .map_or_else(|| format!("pid {pid}"), |c| c.name.clone())
     }
 
     /// Whether this child's exit must be noticed on its pidfd (rather than reported).
@@ -335,19 +334,15 @@ impl Driver {
     /// Checks a child right now (as Python's `is_alive()` polls `waitpid`).
     pub(super) fn poll_exit(&mut self, id: ChildId) {
         if self.watch_pidfd(id) {
-            let readable = self.children[id]
-                .pidfd
-                .as_ref()
-                .map(|fd| {
-                    let mut p = libc::pollfd {
-                        fd: fd.as_fd().as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd, zero timeout.
-                    unsafe { libc::poll(&mut p, 1, 0) > 0 }
-                })
-                .unwrap_or(false);
+            let readable = self.children[id].pidfd.as_ref().is_some_and(|fd| {
+                let mut p = libc::pollfd {
+                    fd: fd.as_fd().as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, zero timeout.
+                unsafe { libc::poll(&raw mut p, 1, 0) > 0 }
+            });
             if readable {
                 self.on_pidfd_readable(id);
             }

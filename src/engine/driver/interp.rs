@@ -331,7 +331,7 @@ impl Driver {
                 name,
                 method,
             } => self.new_process(slot, target, name, method),
-            Op::Start { slot } => self.with_process(slot, |d, p| d.start_process(p)),
+            Op::Start { slot } => self.with_process(slot, super::Driver::start_process),
             Op::Join { slot, timeout } => {
                 self.with_process(slot, |d, p| d.join_process(p, timeout))
             }

@@ -254,7 +254,7 @@ impl Driver {
                     (Source::Channel(id), 0)
                         if pfd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 =>
                     {
-                        self.read_channel(id)
+                        self.read_channel(id);
                     }
                     (Source::Pidfd(id), 1) => self.on_pidfd_readable(id),
                     _ => {}

@@ -353,7 +353,7 @@ impl Driver {
             FromWorker::Ready => self.on_ready(id),
             FromWorker::Started { task } => self.on_task_started(id, task),
             FromWorker::ChunkDone { chunk, results } => {
-                self.on_chunk_done(id, ChunkRef::decode(chunk), results)
+                self.on_chunk_done(id, ChunkRef::decode(chunk), results);
             }
         }
     }
