@@ -25,7 +25,7 @@ fn busy_app(width: u16, height: u16) -> App {
     )
     .expect("load");
     let mut app = App::new(&s, true);
-    app.size = (width, height);
+    app.ui.size = (width, height);
     app::update(
         &mut app,
         Msg::Key(crossterm::event::KeyEvent::from(
@@ -162,7 +162,7 @@ fn render(c: &mut Criterion) {
     for (w, h) in [(120u16, 40u16), (200, 60)] {
         let app = busy_app(w, h);
         assert!(
-            app.output.bytes > pooltop::app::MAX_OUTPUT_BYTES - 1024,
+            app.world.output.bytes > pooltop::app::MAX_OUTPUT_BYTES - 1024,
             "the output buffer is full"
         );
         let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");

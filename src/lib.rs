@@ -7,6 +7,7 @@ pub mod engine;
 pub mod headless;
 pub mod monitor;
 pub mod scenario;
+pub mod session;
 pub mod tui;
 pub mod ui;
 pub mod workload;

@@ -280,5 +280,5 @@ fn run_tui(args: TuiArgs) -> ExitCode {
         }
     };
     let refresh = std::time::Duration::from_millis(args.refresh);
-    tui::run(scenario, tui::Options { refresh, capture })
+    tui::run(&scenario, tui::Options { refresh, capture })
 }

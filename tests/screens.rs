@@ -21,7 +21,7 @@ fn app_for(name: &str, size: (u16, u16)) -> App {
     )
     .expect("scenario");
     let mut app = App::new(&s, true);
-    app.size = size;
+    app.ui.size = size;
     app
 }
 
@@ -34,7 +34,8 @@ fn key(app: &mut App, code: KeyCode) {
 }
 
 fn draw(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+    let mut terminal =
+        Terminal::new(TestBackend::new(app.ui.size.0, app.ui.size.1)).expect("terminal");
     terminal.draw(|f| pooltop::ui::view(app, f)).expect("draw");
     let buf = terminal.backend().buffer();
     let mut out = String::new();
@@ -53,7 +54,7 @@ fn loaded(app: &mut App) {
         app,
         0.001,
         EventKind::Loaded {
-            scenario: app.scenario.clone(),
+            scenario: app.world.scenario.name.clone(),
             pid: MAIN,
             ppid: 4000,
             steps: 4,
@@ -93,18 +94,20 @@ fn worker(app: &mut App, t: f64, n: i32) -> i32 {
 
 fn sample(app: &mut App, cores: Vec<f32>) {
     let procs = app
+        .world
         .procs
         .iter()
         .filter(|p| !p.state.ended())
-        .map(|p| ProcSample {
-            pid: p.pid,
+        .filter_map(|p| Some((p, p.pid?)))
+        .map(|(p, pid)| ProcSample {
+            pid,
             cpu: if p.role == Role::PoolWorker {
                 64.0
             } else {
                 0.5
             },
             rss_kib: if p.role == Role::Main { 3100 } else { 2000 },
-            core: Some((p.pid % 2) as u32),
+            core: Some((pid % 2) as u32),
             state: if p.role == Role::PoolWorker {
                 KernelState::Running
             } else {
@@ -529,10 +532,10 @@ fn imap_unordered_results_fill_in_completion_order() {
 fn no_color_draws_the_same_text_without_colour() {
     let mut colored = pool_map_midway((120, 40));
     let plain_text = {
-        colored.color = false;
+        colored.ui.color = false;
         draw(&colored)
     };
-    colored.color = true;
+    colored.ui.color = true;
     assert_eq!(plain_text, draw(&colored));
 }
 
@@ -612,9 +615,9 @@ fn keys_produce_the_documented_commands() {
 #[test]
 fn exited_rows_stay_until_cleared_with_shift_c() {
     let mut app = squares_cubes_finished();
-    assert_eq!(app.rows().len(), 3);
+    assert_eq!(app.world.rows().count(), 3);
     key(&mut app, KeyCode::Char('C'));
-    let names: Vec<&str> = app.rows().iter().map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = app.world.rows().map(|p| p.name.as_str()).collect();
     assert_eq!(names, vec!["MainProcess"]);
 }
 
@@ -623,33 +626,33 @@ fn a_click_selects_a_row_and_the_wheel_scrolls_output() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let mut app = pool_map_midway((120, 40));
     let areas = pooltop::ui::layout::areas(&app);
-    let click = |row: u16, col: u16, kind| {
-        Msg::Mouse(MouseEvent {
+    // The mouse goes through the same hit-testing the runtime uses.
+    let click = |app: &App, row: u16, col: u16, kind| {
+        let m = MouseEvent {
             kind,
             column: col,
             row,
             modifiers: KeyModifiers::NONE,
-        })
+        };
+        Msg::Pointer(pooltop::ui::pointer(app, &m).expect("a click on something"))
     };
     // Rows: header line, "all workers", MainProcess, ForkPoolWorker-1, ...
-    app::update(
-        &mut app,
-        click(
-            areas.procs.y + 4,
-            areas.procs.x + 5,
-            MouseEventKind::Down(MouseButton::Left),
-        ),
+    let msg = click(
+        &app,
+        areas.procs.y + 4,
+        areas.procs.x + 5,
+        MouseEventKind::Down(MouseButton::Left),
     );
-    assert_eq!(app.selection, pooltop::app::Selection::Proc(5001));
-    app::update(
-        &mut app,
-        click(
-            areas.output.y + 2,
-            areas.output.x + 5,
-            MouseEventKind::ScrollUp,
-        ),
+    app::update(&mut app, msg);
+    assert_eq!(app.selected_proc().and_then(|p| p.pid), Some(5001));
+    let msg = click(
+        &app,
+        areas.output.y + 2,
+        areas.output.x + 5,
+        MouseEventKind::ScrollUp,
     );
-    assert_eq!(app.output_scroll, 3);
+    app::update(&mut app, msg);
+    assert_eq!(app.ui.output_scroll, 3);
 }
 
 #[test]
@@ -668,9 +671,9 @@ fn an_output_flood_stays_within_bounds() {
             },
         );
     }
-    assert!(app.output.bytes <= pooltop::app::MAX_OUTPUT_BYTES);
-    assert!(app.output.per_proc[&5001].len() <= pooltop::app::MAX_PROC_LINES);
-    assert!(app.output.dropped > 0);
+    assert!(app.world.output.bytes <= pooltop::app::MAX_OUTPUT_BYTES);
+    assert!(app.world.output.per_proc[&5001].len() <= pooltop::app::MAX_PROC_LINES);
+    assert!(app.world.output.dropped > 0);
     assert!(draw(&app).contains("line 199999 of a flood"));
 }
 
@@ -726,17 +729,14 @@ fn a_created_process_shows_before_start_and_s_starts_it() {
             role: Role::Process,
         },
     );
-    assert_eq!(app.selection, pooltop::app::Selection::Proc(6001));
-    assert_eq!(
-        app.rows().iter().filter(|p| p.name == "process1").count(),
-        1
-    );
+    assert_eq!(app.selected_proc().and_then(|p| p.pid), Some(6001));
+    assert_eq!(app.world.rows().filter(|p| p.name == "process1").count(), 1);
 }
 
 #[test]
 fn no_color_means_no_colour_in_any_cell() {
     let mut app = pool_map_midway((120, 40));
-    app.color = false;
+    app.ui.color = false;
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     terminal.draw(|f| pooltop::ui::view(&app, f)).expect("draw");
     let buf = terminal.backend().buffer();
@@ -756,7 +756,7 @@ fn lesson_app(name: &str) -> App {
     )
     .expect("lesson");
     let mut app = App::new(&s, true);
-    app.size = (120, 40);
+    app.ui.size = (120, 40);
     app
 }
 
@@ -765,7 +765,14 @@ fn lesson_code_pane_highlights_the_running_line_with_its_note_and_errors() {
     let mut app = lesson_app("q3-two-processes");
     key(&mut app, KeyCode::Char('n'));
     loaded(&mut app);
-    let steps: Vec<String> = app.program.steps.iter().map(|s| s.python.clone()).collect();
+    let steps: Vec<String> = app
+        .world
+        .scenario
+        .program
+        .steps
+        .iter()
+        .map(|s| s.python.clone())
+        .collect();
     for (i, python) in steps.iter().enumerate().take(3) {
         ev(
             &mut app,
@@ -862,6 +869,8 @@ fn measurements_view_shows_times_and_speedup() {
     loaded(&mut app);
     sample(&mut app, vec![99.0, 98.0]);
     let map_steps: Vec<usize> = app
+        .world
+        .scenario
         .program
         .steps
         .iter()
@@ -870,7 +879,7 @@ fn measurements_view_shows_times_and_speedup() {
         .map(|(i, _)| i)
         .collect();
     for (k, i) in map_steps.iter().enumerate() {
-        let python = app.program.steps[*i].python.clone();
+        let python = app.world.scenario.program.steps[*i].python.clone();
         let t = k as f64;
         ev(
             &mut app,

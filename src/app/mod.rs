@@ -1,8 +1,66 @@
-//! The dashboard's core, Elm style: `App` is plain data, `update` is the only place it
-//! changes (returning effects for the runtime to carry out), and `ui::view` draws it.
+//! The dashboard's core, Elm style: `World` (what the engine reported) and `UiState` (what
+//! the user is doing) are plain data, `update` is the only place either changes.
 
-pub mod model;
-pub mod update;
+pub mod keys;
+mod msg;
+mod ui_state;
+mod update;
+mod world;
 
-pub use model::*;
-pub use update::{Effect, Msg, update};
+pub use msg::{Effect, Msg, Pointer};
+pub use ui_state::{Focus, OutputMode, Overlay, SIGNALS, Selection, UiState, View};
+pub use update::update;
+pub use world::*;
+
+use crate::engine::protocol::Role;
+use crate::scenario::Scenario;
+
+/// Everything the dashboard shows: the world, and the user's view of it.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub world: World,
+    pub ui: UiState,
+}
+
+impl App {
+    pub fn new(scenario: &Scenario, color: bool) -> App {
+        App {
+            world: World::new(scenario.clone()),
+            ui: UiState::new(color),
+        }
+    }
+
+    pub fn selected_proc(&self) -> Option<&ProcRow> {
+        match self.ui.selection {
+            Selection::Row(id) => self.world.row(id),
+            Selection::AllWorkers => None,
+        }
+    }
+
+    /// Selectable entries: "all workers" (when a pool exists), then every row.
+    pub fn selectables(&self) -> Vec<Selection> {
+        let all = (!self.world.pools.is_empty()).then_some(Selection::AllWorkers);
+        all.into_iter()
+            .chain(self.world.rows().map(|p| Selection::Row(p.id)))
+            .collect()
+    }
+
+    /// The live processes a key acts on: the selected one, or every pool worker.
+    pub fn targets(&self) -> Vec<(i32, String)> {
+        let with_pid = |p: &ProcRow| p.pid.map(|pid| (pid, p.name.clone()));
+        match self.ui.selection {
+            Selection::Row(_) => self
+                .selected_proc()
+                .filter(|p| p.signallable())
+                .and_then(with_pid)
+                .into_iter()
+                .collect(),
+            Selection::AllWorkers => self.world.live_workers().filter_map(with_pid).collect(),
+        }
+    }
+
+    /// Whether the selection is a row of this kind of process.
+    pub fn selected_role(&self) -> Option<Role> {
+        self.selected_proc().map(|p| p.role)
+    }
+}

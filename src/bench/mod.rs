@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::engine::client::DriverLink;
 use crate::engine::program::{Items, Op, Program, RunSettings, StartMethod, Step, SubmitKind};
 use crate::engine::protocol::{Command, Event, EventKind, Role};
+use crate::engine::sys;
 use crate::engine::value::Value;
+use crate::session::{Feed, Session};
 use crate::workload::{Call, Func};
 
 /// One-at-a-time process starts, as the Python script does.
@@ -195,14 +196,6 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
     }
 }
 
-enum Msg {
-    Driver(Option<Event>),
-}
-
-fn wrap(e: Option<Event>) -> Msg {
-    Msg::Driver(e)
-}
-
 /// What the run reported: when each step began and ended, and the values it produced.
 #[derive(Default)]
 struct Record {
@@ -233,21 +226,31 @@ fn memory_kib(pid: i32) -> Option<(u64, u64)> {
     Some((field("Rss:")?, field("Pss:")?))
 }
 
-fn collect(
-    link: &mut DriverLink,
-    rx: &flume::Receiver<Msg>,
-    plan: &Plan,
-) -> Result<Record, String> {
+/// The next event of the run; an ending signal or the driver's going away ends it early.
+fn next_event(session: &Session) -> Result<Event, String> {
+    flume::Selector::new()
+        .recv(session.feed(), |f| match f {
+            Ok(Feed::Driver(Some(event))) => Ok(event),
+            _ => Err("the driver process ended early".to_string()),
+        })
+        .recv(session.signals(), |s| {
+            Err(format!(
+                "interrupted by {}",
+                sys::signal_name(s.unwrap_or(0))
+            ))
+        })
+        .wait()
+}
+
+fn collect(session: &mut Session, plan: &Plan) -> Result<Record, String> {
     let mut rec = Record::default();
     // Run the pool part, stop before terminate() to measure the workers, then the rest.
     for _ in 0..plan.pool.exit {
-        link.send(&Command::Step).map_err(|e| e.to_string())?;
+        session.send(&Command::Step).map_err(|e| e.to_string())?;
     }
     let mut measured = false;
     loop {
-        let Ok(Msg::Driver(Some(event))) = rx.recv() else {
-            return Err("the driver process ended early".into());
-        };
+        let event = next_event(session)?;
         match event.kind {
             EventKind::Step {
                 index: Some(index), ..
@@ -265,7 +268,9 @@ fn collect(
                         .iter()
                         .filter_map(|p| memory_kib(*p))
                         .collect();
-                    link.send(&Command::Continue).map_err(|e| e.to_string())?;
+                    session
+                        .send(&Command::Continue)
+                        .map_err(|e| e.to_string())?;
                 }
             }
             EventKind::Result { value, .. } => {
@@ -294,7 +299,7 @@ fn check_results(rec: &Record, plan: &Plan, tasks: usize) -> Result<(), String> 
         return Err("imap_unordered returned nothing".into());
     };
     let mut sorted = unordered.clone();
-    sorted.sort_by_key(super::engine::value::Value::as_int);
+    sorted.sort_by_key(Value::as_int);
     if Value::List(sorted) != expected {
         return Err("imap_unordered returned wrong results".into());
     }
@@ -303,9 +308,8 @@ fn check_results(rec: &Record, plan: &Plan, tasks: usize) -> Result<(), String> 
 
 pub fn run(tasks: usize, workers: usize, start_method: StartMethod) -> ExitCode {
     let plan = plan(tasks, workers, start_method);
-    let (tx, rx) = flume::unbounded();
-    let mut link = match DriverLink::spawn(tx, wrap) {
-        Ok(link) => link,
+    let mut session = match Session::start(None) {
+        Ok(session) => session,
         Err(e) => {
             eprintln!("pooltop: cannot start the driver process: {e}");
             return ExitCode::from(1);
@@ -315,11 +319,11 @@ pub fn run(tasks: usize, workers: usize, start_method: StartMethod) -> ExitCode 
         program: plan.program.clone(),
         task_events: false,
     };
-    let rec = link
+    let rec = session
         .send(&load)
         .map_err(|e| e.to_string())
-        .and_then(|()| collect(&mut link, &rx, &plan));
-    link.shutdown(Duration::from_secs(3));
+        .and_then(|()| collect(&mut session, &plan));
+    session.shutdown(Duration::from_secs(3));
     let rec = match rec {
         Ok(rec) => rec,
         Err(e) => {

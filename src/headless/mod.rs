@@ -6,10 +6,10 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::engine::client::DriverLink;
 use crate::engine::protocol::{Command, Event, EventKind, Stream};
 use crate::engine::sys;
 use crate::scenario::Scenario;
+use crate::session::{Feed, Session};
 
 /// Where `--events` go.
 pub enum EventSink {
@@ -50,15 +50,6 @@ impl EventSink {
     fn wants_tasks(&self) -> bool {
         !matches!(self, EventSink::None)
     }
-}
-
-enum Msg {
-    Driver(Option<Event>),
-    Signal(i32),
-}
-
-fn wrap(event: Option<Event>) -> Msg {
-    Msg::Driver(event)
 }
 
 struct Printer {
@@ -180,61 +171,88 @@ fn trace(event: &Event) {
     eprintln!("{t:8.3} {line}");
 }
 
+/// A lesson's notes by step, and its heading printed first; `None` unless narrating.
+fn narration(scenario: &Scenario, show_output: bool) -> Option<Vec<Option<String>>> {
+    let meta = scenario.lesson.as_ref().filter(|_| show_output)?;
+    println!("{} · {}\n", meta.question, scenario.title);
+    for line in meta.explanation.trim().lines() {
+        println!("{line}");
+    }
+    Some(
+        scenario
+            .program
+            .steps
+            .iter()
+            .map(|s| s.say.clone())
+            .collect(),
+    )
+}
+
+fn print_trace_heading(scenario: &Scenario) {
+    eprintln!("# {}: {}", scenario.name, scenario.title);
+    for line in scenario.about.lines().filter(|l| !l.trim().is_empty()) {
+        eprintln!("# {line}");
+    }
+}
+
+/// Prints every event until the driver goes away. The first ending signal asks the driver
+/// to shut down in order, a second one stops waiting; returns the first signal, if any.
+fn pump(session: &mut Session, sink: &mut EventSink, printer: &mut Printer) -> Option<i32> {
+    let mut interrupted = None;
+    loop {
+        let next = flume::Selector::new()
+            .recv(session.feed(), |f| f.ok().map(Ok))
+            .recv(session.signals(), |s| s.ok().map(Err))
+            .wait();
+        match next {
+            Some(Ok(Feed::Driver(Some(event)))) => {
+                if sink.write(&event).is_err() {
+                    eprintln!("pooltop: cannot write events");
+                    let _ = session.send(&Command::Shutdown);
+                }
+                printer.show(&event);
+                if matches!(event.kind, EventKind::Finished { .. }) {
+                    let _ = session.send(&Command::Shutdown);
+                }
+                if session.feed().is_empty() {
+                    let _ = io::stdout().flush();
+                    let _ = sink.flush();
+                }
+            }
+            Some(Ok(Feed::Sample(_))) => {}
+            Some(Ok(Feed::Driver(None))) | None => return interrupted,
+            Some(Err(signal)) => {
+                if interrupted.is_some() {
+                    return interrupted;
+                }
+                interrupted = Some(signal);
+                let _ = session.send(&Command::Shutdown);
+            }
+        }
+    }
+}
+
 /// Runs `scenario` to the end on a fresh driver; every child is gone when this returns.
 pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
-    let (tx, rx) = flume::unbounded();
-    let signal_tx = tx.clone();
-    let signals = signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]);
-    let mut link = match DriverLink::spawn(tx, wrap) {
-        Ok(link) => link,
+    let mut session = match Session::start(None) {
+        Ok(session) => session,
         Err(e) => {
             eprintln!("pooltop: cannot start the driver process: {e}");
             return ExitCode::from(1);
         }
     };
-    match signals {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                for s in signals.forever() {
-                    if signal_tx.send(Msg::Signal(s)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        Err(e) => eprintln!("pooltop: signals will not be caught: {e}"),
-    }
     let show_output = !matches!(sink, EventSink::Stdout);
-    let lesson: Option<Vec<Option<String>>> = match &scenario.lesson {
-        Some(meta) if show_output => {
-            println!("{} · {}\n", meta.question, scenario.title);
-            for line in meta.explanation.trim().lines() {
-                println!("{line}");
-            }
-            Some(
-                scenario
-                    .program
-                    .steps
-                    .iter()
-                    .map(|s| s.say.clone())
-                    .collect(),
-            )
-        }
-        _ => None,
-    };
+    let lesson = narration(&scenario, show_output);
     if trace {
-        eprintln!("# {}: {}", scenario.name, scenario.title);
-        for line in scenario.about.lines().filter(|l| !l.trim().is_empty()) {
-            eprintln!("# {line}");
-        }
+        print_trace_heading(&scenario);
     }
     let load = Command::Load {
         program: scenario.program,
         task_events: sink.wants_tasks() || trace,
     };
-    if link
+    if session
         .send(&load)
-        .and_then(|()| link.send(&Command::Continue))
+        .and_then(|()| session.send(&Command::Continue))
         .is_err()
     {
         eprintln!("pooltop: the driver process went away at start");
@@ -246,36 +264,10 @@ pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
         finished: false,
         lesson,
     };
-    let mut interrupted = None;
-    while let Ok(msg) = rx.recv() {
-        match msg {
-            Msg::Driver(Some(event)) => {
-                if sink.write(&event).is_err() {
-                    eprintln!("pooltop: cannot write events");
-                    let _ = link.send(&Command::Shutdown);
-                }
-                printer.show(&event);
-                if matches!(event.kind, EventKind::Finished { .. }) {
-                    let _ = link.send(&Command::Shutdown);
-                }
-                if rx.is_empty() {
-                    let _ = io::stdout().flush();
-                    let _ = sink.flush();
-                }
-            }
-            Msg::Driver(None) => break,
-            Msg::Signal(s) => {
-                if interrupted.is_some() {
-                    break;
-                }
-                interrupted = Some(s);
-                let _ = link.send(&Command::Shutdown);
-            }
-        }
-    }
+    let interrupted = pump(&mut session, &mut sink, &mut printer);
     let _ = io::stdout().flush();
     let _ = sink.flush();
-    link.wait_or_kill(Duration::from_secs(3));
+    session.wait(Duration::from_secs(3));
     if let Some(s) = interrupted {
         return ExitCode::from((128 + s).clamp(0, 255) as u8);
     }

@@ -1,5 +1,5 @@
-//! Screenshots for scripts: run a scenario on the real engine to a given point, draw the
-//! real frame into an offscreen buffer of a chosen size, and write it as SVG.
+//! Screenshots for scripts: drive the dashboard by its own keys on real processes to a
+//! given point, draw the real frame into an offscreen buffer of a chosen size, write SVG.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,12 +8,17 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 
-use crate::app::{self, App, Msg, Phase};
-use crate::engine::protocol::{Command, EventKind};
+use crate::app::{App, Msg, Phase};
+use crate::engine::protocol::EventKind;
 use crate::scenario::Scenario;
+use crate::session::Feed;
 
-use super::Engine;
+use super::Runtime;
+
+/// The longest a screenshot waits for its moment.
+const PATIENCE: Duration = Duration::from_secs(120);
 
 /// When to take the picture.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +47,23 @@ impl After {
                 )
             })
     }
+
+    /// The keys that get the dashboard there: `n` per step, or `s` to run it all.
+    fn keys(&self) -> String {
+        match self {
+            After::Steps(n) => "n".repeat(*n),
+            _ => "s".into(),
+        }
+    }
+
+    fn reached(&self, app: &App, started: Instant) -> bool {
+        let run = &app.world.run;
+        match self {
+            After::Steps(n) => run.steps_done >= *n && run.current.is_none(),
+            After::Time(d) => started.elapsed() >= *d,
+            After::End => run.phase == Phase::Finished,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -53,12 +75,9 @@ pub struct Capture {
     pub keys: String,
 }
 
-pub fn render_buffer(app: &App) -> ratatui::buffer::Buffer {
-    let backend = TestBackend::new(app.size.0, app.size.1);
-    let mut terminal = match Terminal::new(backend) {
-        Ok(t) => t,
-        Err(_) => return ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 0, 0)),
-    };
+pub fn render_buffer(app: &App) -> Buffer {
+    let backend = TestBackend::new(app.ui.size.0, app.ui.size.1);
+    let Ok(mut terminal) = Terminal::new(backend);
     let _ = terminal.draw(|f| crate::ui::view(app, f));
     terminal.backend().buffer().clone()
 }
@@ -67,7 +86,7 @@ pub fn render_svg(app: &App) -> String {
     crate::ui::svg::to_svg(&render_buffer(app))
 }
 
-fn press(app: &mut App, c: char) {
+fn key(c: char) -> Msg {
     let code = match c {
         '\n' => KeyCode::Enter,
         '\t' => KeyCode::Tab,
@@ -75,82 +94,61 @@ fn press(app: &mut App, c: char) {
         '↑' => KeyCode::Up,
         c => KeyCode::Char(c),
     };
-    app::update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn reached(app: &App, after: &After, started: Instant) -> bool {
-    match after {
-        After::Steps(n) => app.steps_done >= *n && app.current.is_none(),
-        After::Time(d) => started.elapsed() >= *d,
-        After::End => app.phase == Phase::Finished,
+fn press(rt: &mut Runtime, keys: &str) -> std::io::Result<()> {
+    for c in keys.chars() {
+        rt.handle(key(c))?;
     }
+    Ok(())
 }
 
-pub fn run(scenario: Scenario, cap: Capture, refresh: Duration) -> ExitCode {
-    let mut engine = match Engine::start(refresh) {
-        Ok(e) => e,
+/// Runs to the moment, and one sample past it so the meters show the moment itself.
+fn run_to(rt: &mut Runtime, after: &After) -> std::io::Result<()> {
+    let started = Instant::now();
+    let deadline = started + PATIENCE;
+    let mut done = false;
+    while Instant::now() < deadline {
+        let Ok(feed) = rt.session.feed().recv_timeout(Duration::from_millis(50)) else {
+            continue;
+        };
+        let gone = matches!(feed, Feed::Driver(None));
+        let is_sample = matches!(feed, Feed::Sample(_));
+        let finished =
+            matches!(&feed, Feed::Driver(Some(e)) if matches!(e.kind, EventKind::Finished { .. }));
+        let msg = match feed {
+            Feed::Driver(event) => Msg::Driver(event),
+            Feed::Sample(sample) => Msg::Sample(sample),
+        };
+        rt.handle(msg)?;
+        rt.tick();
+        rt.session.watch(rt.app.world.live_pids());
+        done |= after.reached(&rt.app, started) || gone || finished && *after != After::End;
+        if done && (is_sample || gone) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn run(scenario: &Scenario, cap: &Capture, refresh: Duration) -> ExitCode {
+    let mut rt = match Runtime::start(scenario, refresh, cap.size) {
+        Ok(rt) => rt,
         Err(e) => {
             eprintln!("pooltop: cannot start the driver process: {e}");
             return ExitCode::from(1);
         }
     };
-    let mut app = App::new(&scenario, super::use_color());
-    app.size = cap.size;
-    // `--after 0` is the screen before anything runs.
-    if cap.after != After::Steps(0) {
-        let load = Command::Load {
-            program: app.program.clone(),
-            task_events: true,
-        };
-        let go = match cap.after {
-            After::Steps(n) => vec![Command::Step; n],
-            _ => vec![Command::Continue],
-        };
-        app.phase = if matches!(cap.after, After::Steps(_)) {
-            Phase::Paused
-        } else {
-            Phase::Running
-        };
-        for cmd in std::iter::once(load).chain(go) {
-            let _ = engine.link.send(&cmd);
-        }
+    let result = press(&mut rt, &cap.after.keys())
+        .and_then(|()| run_to(&mut rt, &cap.after))
+        .and_then(|()| press(&mut rt, &cap.keys));
+    let svg = render_svg(&rt.app);
+    rt.shutdown();
+    if let Err(e) = result {
+        eprintln!("pooltop: {e}");
+        return ExitCode::from(1);
     }
-    let started = Instant::now();
-    let deadline = started + Duration::from_mins(2);
-    let mut samples_after = 0;
-    let mut done = false;
-    while Instant::now() < deadline {
-        let Ok(msg) = engine.data_rx.recv_timeout(Duration::from_millis(50)) else {
-            if done && samples_after >= 1 {
-                break;
-            }
-            continue;
-        };
-        let gone = matches!(msg, Msg::Driver(None));
-        let is_sample = matches!(msg, Msg::Sample(_));
-        let finished =
-            matches!(&msg, Msg::Driver(Some(e)) if matches!(e.kind, EventKind::Finished { .. }));
-        app::update(&mut app, msg);
-        app::update(&mut app, Msg::Tick(engine.now()));
-        engine.watch(&app);
-        if !done
-            && (reached(&app, &cap.after, started) || gone || finished && cap.after != After::End)
-        {
-            done = true;
-        }
-        // One more sample after the point, so the meters show the moment itself.
-        if done && is_sample {
-            samples_after += 1;
-        }
-        if done && (samples_after >= 1 || gone) {
-            break;
-        }
-    }
-    for c in cap.keys.chars() {
-        press(&mut app, c);
-    }
-    let svg = render_svg(&app);
-    engine.link.shutdown(Duration::from_secs(2));
     match std::fs::write(&cap.path, svg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

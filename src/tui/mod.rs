@@ -1,19 +1,20 @@
-//! The dashboard's runtime: owns the terminal and the driver, runs the input, sampler,
-//! driver-link and signal threads, and one loop that feeds `update` and draws `view`.
+//! The dashboard's runtime: the terminal, a session (driver, sampler, signals) and the
+//! input thread feed one loop that calls `update`, carries out its effects and draws `view`.
 
 mod capture;
 mod terminal;
 
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crossterm::event::Event as Input;
+
 use crate::app::{self, App, Effect, Msg, Phase};
-use crate::engine::client::DriverLink;
-use crate::monitor;
 use crate::scenario::Scenario;
+use crate::session::{Feed, Session};
 
 pub use capture::{After, Capture};
 
@@ -23,6 +24,8 @@ const FRAME: Duration = Duration::from_millis(33);
 const TICK: Duration = Duration::from_millis(250);
 /// Most time spent taking in engine events before the screen is drawn again.
 const DRAIN_BUDGET: Duration = Duration::from_millis(15);
+/// How long a driver gets to end its workers when the dashboard leaves or restarts.
+const DRIVER_GRACE: Duration = Duration::from_secs(2);
 
 pub struct Options {
     pub refresh: Duration,
@@ -33,9 +36,9 @@ pub fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-pub fn run(scenario: Scenario, opts: Options) -> ExitCode {
+pub fn run(scenario: &Scenario, opts: Options) -> ExitCode {
     if let Some(cap) = opts.capture {
-        return capture::run(scenario, cap, opts.refresh);
+        return capture::run(scenario, &cap, opts.refresh);
     }
     if !std::io::stdout().is_terminal() {
         eprintln!(
@@ -51,8 +54,10 @@ pub fn run(scenario: Scenario, opts: Options) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = Runtime::start(scenario, opts.refresh, term.size()).and_then(|mut rt| {
-        let r = rt.run(&mut term);
+    let size = term.size();
+    let result = terminal::spawn_input().and_then(|input| {
+        let mut rt = Runtime::start(scenario, opts.refresh, size)?;
+        let r = rt.run(&mut term, &input);
         rt.shutdown();
         r
     });
@@ -66,154 +71,153 @@ pub fn run(scenario: Scenario, opts: Options) -> ExitCode {
     }
 }
 
-fn wrap_event(e: Option<crate::engine::protocol::Event>) -> Msg {
-    Msg::Driver(e)
+/// The app and the session it drives; shared by the live dashboard and screenshots.
+pub(crate) struct Runtime {
+    pub app: App,
+    pub session: Session,
 }
 
-fn wrap_sample(s: monitor::Sample) -> Msg {
-    Msg::Sample(s)
-}
-
-/// Starts the sampler, the driver and the signal thread for one dashboard.
-pub(crate) struct Engine {
-    pub link: DriverLink,
-    pub born: Instant,
-    pub watch: monitor::Watch,
-    pub data_tx: flume::Sender<Msg>,
-    pub data_rx: flume::Receiver<Msg>,
-}
-
-impl Engine {
-    pub fn start(refresh: Duration) -> std::io::Result<Engine> {
-        let (data_tx, data_rx) = flume::unbounded();
-        let watch: monitor::Watch = Arc::new(Mutex::new(Vec::new()));
-        monitor::spawn(refresh, watch.clone(), data_tx.clone(), wrap_sample)?;
-        let link = DriverLink::spawn(data_tx.clone(), wrap_event)?;
-        Ok(Engine {
-            link,
-            born: Instant::now(),
-            watch,
-            data_tx,
-            data_rx,
-        })
-    }
-
-    /// A new driver on the same channels, after the old one was shut down.
-    pub fn respawn(&mut self) -> std::io::Result<()> {
-        self.link.shutdown(Duration::from_secs(2));
-        // Events of the old driver still queued belong to the old run; its reader says
-        // goodbye with `Driver(None)` once the driver has exited.
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while let Ok(msg) = self.data_rx.recv_deadline(deadline) {
-            if matches!(msg, Msg::Driver(None)) {
-                break;
-            }
-        }
-        self.link = DriverLink::spawn(self.data_tx.clone(), wrap_event)?;
-        self.born = Instant::now();
-        Ok(())
-    }
-
-    pub fn now(&self) -> f64 {
-        self.born.elapsed().as_secs_f64()
-    }
-
-    /// Tells the sampler which processes to watch: those not yet ended.
-    pub fn watch(&self, app: &App) {
-        let pids: Vec<i32> = app
-            .procs
-            .iter()
-            .filter(|p| !p.state.ended())
-            .map(|p| p.pid)
-            .collect();
-        if let Ok(mut w) = self.watch.lock()
-            && *w != pids
-        {
-            *w = pids;
-        }
-    }
-}
-
-struct Runtime {
-    app: App,
-    engine: Engine,
-    input_rx: flume::Receiver<Msg>,
+/// What carrying out an effect gave.
+enum Done {
+    Nothing,
+    /// A message for `update` (the effect's answer).
+    Answer(Msg),
+    Quit,
 }
 
 impl Runtime {
-    fn start(scenario: Scenario, refresh: Duration, size: (u16, u16)) -> std::io::Result<Runtime> {
-        let (input_tx, input_rx) = flume::unbounded();
-        terminal::spawn_input(input_tx.clone())?;
-        spawn_signals(input_tx)?;
-        let engine = Engine::start(refresh)?;
-        let mut app = App::new(&scenario, use_color());
-        app.size = size;
-        Ok(Runtime {
-            app,
-            engine,
-            input_rx,
+    pub fn start(
+        scenario: &Scenario,
+        refresh: Duration,
+        size: (u16, u16),
+    ) -> std::io::Result<Runtime> {
+        let session = Session::start(Some(refresh))?;
+        let mut app = App::new(scenario, use_color());
+        app.ui.size = size;
+        Ok(Runtime { app, session })
+    }
+
+    /// Feeds one message to `update`, and the answers of its effects after it; true
+    /// means quit.
+    pub fn handle(&mut self, msg: Msg) -> std::io::Result<bool> {
+        let mut queue = VecDeque::from([msg]);
+        while let Some(msg) = queue.pop_front() {
+            for effect in app::update(&mut self.app, msg) {
+                match self.carry_out(effect)? {
+                    Done::Nothing => {}
+                    Done::Answer(answer) => queue.push_back(answer),
+                    Done::Quit => return Ok(true),
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn carry_out(&mut self, effect: Effect) -> std::io::Result<Done> {
+        Ok(match effect {
+            Effect::Send(cmd) => {
+                // A failed send means the driver is gone; its reader reports that.
+                let _ = self.session.send(&cmd);
+                Done::Nothing
+            }
+            Effect::Restart => {
+                self.session.restart()?;
+                Done::Answer(Msg::Restarted)
+            }
+            Effect::LoadLesson(name) => {
+                let loaded = crate::scenario::Source::lesson(&name).and_then(|s| {
+                    crate::scenario::load(&s, &crate::scenario::Overrides::default())
+                });
+                if loaded.is_ok() {
+                    self.session.restart()?;
+                }
+                Done::Answer(Msg::Loaded(loaded.map(Box::new)))
+            }
+            Effect::Screenshot => Done::Answer(Msg::Saved(self.save_screenshot())),
+            Effect::Quit => Done::Quit,
         })
     }
 
-    fn run(&mut self, term: &mut terminal::Term) -> std::io::Result<()> {
+    fn save_screenshot(&self) -> Result<String, String> {
+        let name = format!(
+            "pooltop-{}-{}.svg",
+            self.app.world.scenario.name,
+            std::process::id()
+        );
+        let path = PathBuf::from(name);
+        let svg = capture::render_svg(&self.app);
+        match std::fs::write(&path, svg) {
+            Ok(()) => Ok(path.display().to_string()),
+            Err(e) => Err(format!("cannot save {}: {e}", path.display())),
+        }
+    }
+
+    fn tick(&mut self) {
+        let now = self.session.now();
+        app::update(&mut self.app, Msg::Tick(now));
+    }
+
+    fn shutdown(&mut self) {
+        self.app.ui.leaving = true;
+        self.session.shutdown(DRIVER_GRACE);
+    }
+
+    fn ticking(&self) -> bool {
+        matches!(self.app.world.run.phase, Phase::Running | Phase::Paused)
+    }
+
+    /// How long to wait for the next message before drawing or ticking.
+    fn wait(&self, dirty: bool, last_draw: Instant) -> Duration {
+        if dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else if self.app.world.run.phase == Phase::Paused {
+            // Paused, only the clock moves: once a second is enough.
+            TICK * 4
+        } else if self.ticking() {
+            TICK
+        } else {
+            Duration::from_secs(3600)
+        }
+    }
+
+    fn run(
+        &mut self,
+        term: &mut terminal::Term,
+        input: &flume::Receiver<Input>,
+    ) -> std::io::Result<()> {
         term.draw(&self.app)?;
         let mut last_draw = Instant::now();
         let mut dirty = false;
         loop {
-            let ticking = matches!(self.app.phase, Phase::Running | Phase::Paused);
-            // Paused, only the clock moves: once a second is enough.
-            let tick = if self.app.phase == Phase::Paused {
-                TICK * 4
-            } else {
-                TICK
-            };
-            let wait = if dirty {
-                FRAME.saturating_sub(last_draw.elapsed())
-            } else if ticking {
-                tick
-            } else {
-                Duration::from_hours(1)
-            };
-            let first = flume::Selector::new()
-                .recv(&self.input_rx, std::result::Result::ok)
-                .recv(&self.engine.data_rx, std::result::Result::ok)
-                .wait_timeout(wait)
-                .ok()
-                .flatten();
+            let wait = self.wait(dirty, last_draw);
             let mut urgent = false;
-            if let Some(msg) = first {
-                urgent |= matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Resize(..));
-                if self.handle(msg, term)? {
+            if let Some(msg) = self.next(input, wait) {
+                urgent |= matches!(msg, Msg::Key(_) | Msg::Pointer(_) | Msg::Resize(..));
+                if self.take(msg, term)? {
                     return Ok(());
                 }
                 dirty = true;
             }
             // Keys first, always; then engine events up to a time budget.
-            while let Ok(msg) = self.input_rx.try_recv() {
+            while let Ok(event) = input.try_recv() {
                 urgent = true;
-                if self.handle(msg, term)? {
+                if let Some(msg) = self.input_msg(event)
+                    && self.take(msg, term)?
+                {
                     return Ok(());
                 }
                 dirty = true;
             }
-            let budget = Instant::now() + DRAIN_BUDGET;
-            // A key waiting cuts the drain short: it is handled and drawn first.
-            while Instant::now() < budget && self.input_rx.is_empty() {
-                let Ok(msg) = self.engine.data_rx.try_recv() else {
-                    break;
-                };
-                if self.handle(msg, term)? {
-                    return Ok(());
-                }
-                dirty = true;
+            match self.drain_feed(input, term)? {
+                None => return Ok(()),
+                Some(taken) => dirty |= taken > 0,
             }
-            if ticking {
-                let now = self.engine.now();
-                app::update(&mut self.app, Msg::Tick(now));
+            if self.ticking() {
+                self.tick();
                 dirty = true;
             }
             if dirty && (urgent || last_draw.elapsed() >= FRAME) {
-                self.engine.watch(&self.app);
+                self.session.watch(self.app.world.live_pids());
                 term.draw(&self.app)?;
                 last_draw = Instant::now();
                 dirty = false;
@@ -221,59 +225,65 @@ impl Runtime {
         }
     }
 
-    /// Feeds one message to `update` and carries out its effects; true means quit.
-    fn handle(&mut self, msg: Msg, term: &mut terminal::Term) -> std::io::Result<bool> {
-        panic_for_tests(&msg);
-        for effect in app::update(&mut self.app, msg) {
-            match effect {
-                Effect::Send(cmd) => {
-                    // A failed send means the driver is gone; its reader reports that.
-                    let _ = self.engine.link.send(&cmd);
-                }
-                Effect::Restart => {
-                    self.app.quitting = true;
-                    self.engine.respawn()?;
-                    self.app = self.app.restarted();
-                }
-                Effect::LoadLesson(name) => {
-                    let source = crate::scenario::Source::lesson(&name);
-                    match source.and_then(|s| {
-                        crate::scenario::load(&s, &crate::scenario::Overrides::default())
-                    }) {
-                        Ok(scenario) => {
-                            self.app.quitting = true;
-                            self.engine.respawn()?;
-                            let size = self.app.size;
-                            self.app = App::new(&scenario, use_color());
-                            self.app.size = size;
-                        }
-                        Err(e) => self.app.status = Some(e),
-                    }
-                }
-                Effect::Screenshot => {
-                    let path = PathBuf::from(format!(
-                        "pooltop-{}-{}.svg",
-                        self.app.scenario,
-                        std::process::id()
-                    ));
-                    let svg = capture::render_svg(&self.app);
-                    self.app.status = Some(match std::fs::write(&path, svg) {
-                        Ok(()) => format!("saved {}", path.display()),
-                        Err(e) => format!("cannot save {}: {e}", path.display()),
-                    });
-                }
-                Effect::Quit => return Ok(true),
+    /// Takes in engine events until the budget is spent or a key is waiting (it is
+    /// handled and drawn first); how many it took, or `None` to quit.
+    fn drain_feed(
+        &mut self,
+        input: &flume::Receiver<Input>,
+        term: &mut terminal::Term,
+    ) -> std::io::Result<Option<usize>> {
+        let budget = Instant::now() + DRAIN_BUDGET;
+        let mut taken = 0;
+        while Instant::now() < budget && input.is_empty() {
+            let Ok(feed) = self.session.feed().try_recv() else {
+                break;
+            };
+            if self.take(feed_msg(feed), term)? {
+                return Ok(None);
             }
+            taken += 1;
+        }
+        Ok(Some(taken))
+    }
+
+    /// The next message from any source, waiting at most `wait`.
+    fn next(&self, input: &flume::Receiver<Input>, wait: Duration) -> Option<Msg> {
+        let msg = flume::Selector::new()
+            .recv(input, |i| i.ok().map(|i| self.input_msg(i)))
+            .recv(self.session.signals(), |s| s.ok().map(|_| Some(Msg::Quit)))
+            .recv(self.session.feed(), |f| f.ok().map(|f| Some(feed_msg(f))))
+            .wait_timeout(wait)
+            .ok()
+            .flatten();
+        msg.flatten()
+    }
+
+    fn input_msg(&self, input: Input) -> Option<Msg> {
+        match input {
+            Input::Key(k) => Some(Msg::Key(k)),
+            Input::Mouse(m) => crate::ui::pointer(&self.app, &m).map(Msg::Pointer),
+            Input::Resize(w, h) => Some(Msg::Resize(w, h)),
+            _ => None,
+        }
+    }
+
+    /// Handles one message, then notices a resize the input thread did not report.
+    fn take(&mut self, msg: Msg, term: &mut terminal::Term) -> std::io::Result<bool> {
+        panic_for_tests(&msg);
+        if self.handle(msg)? {
+            return Ok(true);
         }
         if let Some((w, h)) = term.resized() {
-            self.app.size = (w, h);
+            return self.handle(Msg::Resize(w, h));
         }
         Ok(false)
     }
+}
 
-    fn shutdown(&mut self) {
-        self.app.quitting = true;
-        self.engine.link.shutdown(Duration::from_secs(2));
+fn feed_msg(feed: Feed) -> Msg {
+    match feed {
+        Feed::Driver(event) => Msg::Driver(event),
+        Feed::Sample(sample) => Msg::Sample(sample),
     }
 }
 
@@ -286,19 +296,4 @@ fn panic_for_tests(msg: &Msg) {
     {
         panic!("test panic on key {c:?}");
     }
-}
-
-fn spawn_signals(tx: flume::Sender<Msg>) -> std::io::Result<()> {
-    let mut signals =
-        signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP])?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for _ in signals.forever() {
-                if tx.send(Msg::Quit).is_err() {
-                    return;
-                }
-            }
-        })?;
-    Ok(())
 }

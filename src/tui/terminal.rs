@@ -11,7 +11,7 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use crate::app::{App, Msg};
+use crate::app::App;
 
 pub struct Term {
     terminal: Terminal<CrosstermBackend<Stdout>>,
@@ -66,8 +66,7 @@ impl Term {
     }
 
     pub fn draw(&mut self, app: &App) -> io::Result<()> {
-        if let Some(size) = self.resized() {
-            let _ = size;
+        if self.resized().is_some() {
             self.terminal.autoresize()?;
         }
         self.terminal.draw(|f| crate::ui::view(app, f))?;
@@ -82,22 +81,16 @@ impl Drop for Term {
 }
 
 /// Reads keys, mouse and resizes on a thread of its own.
-pub fn spawn_input(tx: flume::Sender<Msg>) -> io::Result<()> {
+pub fn spawn_input() -> io::Result<flume::Receiver<Event>> {
+    let (tx, rx) = flume::unbounded();
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
-            loop {
-                let msg = match event::read() {
-                    Ok(Event::Key(k)) => Msg::Key(k),
-                    Ok(Event::Mouse(m)) => Msg::Mouse(m),
-                    Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                    Ok(_) => continue,
-                    Err(_) => return,
-                };
-                if tx.send(msg).is_err() {
+            while let Ok(input) = event::read() {
+                if tx.send(input).is_err() {
                     return;
                 }
             }
         })?;
-    Ok(())
+    Ok(rx)
 }

@@ -1,9 +1,12 @@
-//! The dashboard's drawing: `view` is a pure function of `App` that fills a ratatui
-//! frame; panes, layout, colours and SVG export live in the submodules.
+//! The dashboard's drawing: `view` is a pure function of `App` that fills a ratatui frame
+//! with the panes, the view `v` picked and any overlay; layout, hit-testing, colours, SVG.
 
+pub mod hit;
 pub mod layout;
+mod overlays;
 mod panes;
 pub mod svg;
+mod text;
 pub mod theme;
 mod views;
 
@@ -15,46 +18,54 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use crate::app::{App, Overlay, View};
 use theme::Theme;
 
+pub use hit::pointer;
+
 pub fn view(app: &App, frame: &mut Frame) {
-    let theme = Theme { color: app.color };
+    let theme = Theme {
+        color: app.ui.color,
+    };
     if layout::too_small(app) {
         too_small(app, frame, theme);
         return;
     }
     let a = layout::areas(app);
-    panes::header(app, frame, a.header, theme);
-    panes::cpu(app, frame, a.cpu, theme);
-    panes::processes(app, frame, a.procs, theme);
-    match app.lesson {
-        Some(_) => views::code(app, frame, a.queue, theme),
-        None => panes::queue(app, frame, a.queue, theme),
+    frame.render_widget(&panes::Header { app, theme }, a.header);
+    frame.render_widget(&panes::CpuMeters { app, theme }, a.cpu);
+    frame.render_widget(&panes::Processes { app, theme }, a.procs);
+    match app.world.scenario.lesson {
+        Some(_) => frame.render_widget(&panes::Code { app, theme }, a.queue),
+        None => frame.render_widget(&panes::Tasks { app, theme }, a.queue),
     }
-    match app.view {
-        View::Output => panes::output(app, frame, a.output, theme),
-        View::Tasks => panes::queue(app, frame, a.output, theme),
-        View::Timeline => views::timeline(app, frame, a.output, theme),
-        View::Measurements => views::measurements(app, frame, a.output, theme),
-        View::StartMethods => views::start_methods(app, frame, a.output, theme),
+    match app.ui.view {
+        View::Output => frame.render_widget(&panes::OutputPane { app, theme }, a.output),
+        View::Tasks => frame.render_widget(&panes::Tasks { app, theme }, a.output),
+        View::Timeline => frame.render_widget(&views::Timeline { app, theme }, a.output),
+        View::Measurements => frame.render_widget(&views::Measurements { app, theme }, a.output),
+        View::StartMethods => frame.render_widget(&views::StartMethods { app, theme }, a.output),
     }
-    panes::events(app, frame, a.log, theme);
-    panes::footer(app, frame, a.footer, theme);
-    match app.overlay {
-        Overlay::Help => panes::help(app, frame, theme),
-        Overlay::Signals(cursor) => panes::signals(app, frame, cursor, theme),
-        Overlay::Lessons(cursor) => views::lesson_picker(app, frame, cursor, theme),
+    frame.render_widget(&panes::Events { app, theme }, a.log);
+    frame.render_widget(&panes::Footer { app, theme }, a.footer);
+    let full = layout::screen(app);
+    match app.ui.overlay {
+        Overlay::Help => frame.render_widget(&overlays::Help { app, theme }, full),
+        Overlay::Signals(cursor) => {
+            frame.render_widget(&overlays::SignalMenu { app, cursor, theme }, full);
+        }
+        Overlay::Lessons(cursor) => {
+            frame.render_widget(&overlays::LessonPicker { cursor, theme }, full);
+        }
         Overlay::None => {}
     }
 }
 
 fn too_small(app: &App, frame: &mut Frame, theme: Theme) {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let area = layout::screen(app);
     frame.render_widget(Clear, area);
+    let (w, h) = app.ui.size;
     let text = vec![
         Line::from(Span::styled("pooltop: terminal too small", theme.title())),
         Line::from(format!(
-            "{}x{} here, {}x{} needed",
-            app.size.0,
-            app.size.1,
+            "{w}x{h} here, {}x{} needed",
             layout::MIN_WIDTH,
             layout::MIN_HEIGHT
         )),

@@ -1,0 +1,858 @@
+//! What the engine and the sampler reported, as plain data: processes, pools, calls, tasks
+//! and their spans, output, the event log, CPU and measurements. Knows nothing of the screen.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use crate::engine::program::{Measure, Op, StartMethod, SubmitKind};
+use crate::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
+use crate::engine::sys;
+use crate::engine::value::Value;
+use crate::monitor::{KernelState, Sample};
+use crate::scenario::Scenario;
+
+/// Bounds that keep memory and drawing cost flat under an output flood.
+pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+pub const MAX_PROC_LINES: usize = 400;
+pub const MAX_LOG: usize = 500;
+pub const CPU_HISTORY: usize = 120;
+pub const MAX_SPANS: usize = 20_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Loaded, nothing run yet.
+    Ready,
+    Running,
+    Paused,
+    Finished,
+    /// The driver process went away (crashed or killed from outside).
+    DriverGone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcState {
+    /// A Process object that has not been started: no OS process yet.
+    Created,
+    Starting,
+    Running,
+    Sleeping,
+    Stopped,
+    Zombie,
+    Exited,
+    Killed,
+}
+
+impl ProcState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ProcState::Created => "created",
+            ProcState::Starting => "starting",
+            ProcState::Running => "running",
+            ProcState::Sleeping => "sleeping",
+            ProcState::Stopped => "stopped",
+            ProcState::Zombie => "zombie",
+            ProcState::Exited => "exited",
+            ProcState::Killed => "killed",
+        }
+    }
+
+    pub fn ended(self) -> bool {
+        matches!(self, ProcState::Exited | ProcState::Killed)
+    }
+
+    /// What the kernel's state says about a live process; `None` keeps what is known.
+    fn from_kernel(state: KernelState) -> Option<ProcState> {
+        match state {
+            KernelState::Running => Some(ProcState::Running),
+            KernelState::Sleeping => Some(ProcState::Sleeping),
+            KernelState::Stopped => Some(ProcState::Stopped),
+            KernelState::Zombie => Some(ProcState::Zombie),
+            KernelState::Other => None,
+        }
+    }
+}
+
+/// A row's identity for as long as it is shown: a Process object keeps it when its PID
+/// becomes known, and rows are numbered in order of appearance (which also picks colours).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowId(pub usize);
+
+/// One row of the processes table.
+#[derive(Clone, Debug)]
+pub struct ProcRow {
+    pub id: RowId,
+    pub name: String,
+    /// None for a Process object that has not started.
+    pub pid: Option<i32>,
+    pub ppid: i32,
+    pub role: Role,
+    pub state: ProcState,
+    pub cpu: Option<f32>,
+    pub rss_kib: Option<u64>,
+    pub core: Option<u32>,
+    pub tasks_done: u64,
+    pub current: Option<u64>,
+    pub exitcode: Option<i32>,
+    pub start_ms: Option<f64>,
+    pub method: Option<StartMethod>,
+}
+
+impl ProcRow {
+    /// A live OS process other than the main one: something a signal can reach.
+    pub fn signallable(&self) -> bool {
+        self.pid.is_some() && !self.state.ended() && self.role != Role::Main
+    }
+}
+
+/// One task on the timeline: when it ran and on which worker.
+#[derive(Clone, Debug)]
+pub struct TaskSpan {
+    pub task: u64,
+    pub pid: i32,
+    pub call: u32,
+    pub start: f64,
+    pub end: Option<f64>,
+    /// Finished normally (false: failed or lost).
+    pub ok: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct PoolInfo {
+    pub name: String,
+    pub state: PoolStateName,
+    pub processes: usize,
+}
+
+/// A map-like call and its results as they fill in.
+#[derive(Clone, Debug)]
+pub struct CallInfo {
+    pub call: u32,
+    pub pool: usize,
+    pub method: SubmitKind,
+    pub func: String,
+    pub len: usize,
+    pub chunksize: usize,
+    /// Result text by submission position (`None` until it arrives).
+    pub results: Vec<Option<String>>,
+    /// Positions in the order their results arrived.
+    pub order: Vec<usize>,
+}
+
+impl CallInfo {
+    pub fn done(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn completion_order(&self) -> bool {
+        self.method.completion_order()
+    }
+}
+
+/// A task waiting, running or lost.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    pub call: u32,
+    pub index: usize,
+    /// The call as Python would write it: `cube(4)`.
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Tasks {
+    pub all: HashMap<u64, TaskInfo>,
+    pub pending: BTreeSet<u64>,
+    /// The task each worker is running, by PID.
+    pub running: BTreeMap<i32, u64>,
+    pub done: u64,
+    pub lost: u64,
+    pub total: u64,
+    /// The most recent tasks' spans, for the timeline.
+    pub spans: VecDeque<TaskSpan>,
+}
+
+/// A chunk of output as it arrived.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    pub pid: i32,
+    pub stream: Stream,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    pub chunks: VecDeque<Chunk>,
+    pub bytes: usize,
+    /// Each process's own lines, in order; the last may be unfinished.
+    pub per_proc: HashMap<i32, VecDeque<String>>,
+    /// Chunks dropped from the front to stay within bounds.
+    pub dropped: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    Call,
+    Info,
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogLine {
+    pub t: f64,
+    pub kind: LogKind,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Cpu {
+    /// Current use per core, 0-100 (100% = one core busy).
+    pub cores: Vec<f32>,
+    pub history: Vec<VecDeque<u64>>,
+}
+
+/// The step the main process is in: its place in the program (None for a call typed at
+/// the keyboard) and its Python.
+#[derive(Clone, Debug)]
+pub struct CurrentStep {
+    pub index: Option<usize>,
+    pub python: String,
+}
+
+/// A labelled step and how long it took.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    pub measure: Measure,
+    pub secs: f64,
+}
+
+/// The main process's progress through the program.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub phase: Phase,
+    /// Seconds on the driver's clock, advanced by events and ticks.
+    pub now: f64,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    pub main_pid: Option<i32>,
+    pub current: Option<CurrentStep>,
+    pub steps_done: usize,
+    /// When each step began (driver clock).
+    step_began: HashMap<usize, f64>,
+    /// Labelled step durations, in the order they finished.
+    pub measures: Vec<Measured>,
+    /// The exception a step raised, shown on its line in the code pane.
+    pub step_errors: HashMap<usize, String>,
+}
+
+impl Run {
+    fn new() -> Run {
+        Run {
+            phase: Phase::Ready,
+            now: 0.0,
+            started_at: None,
+            finished_at: None,
+            main_pid: None,
+            current: None,
+            steps_done: 0,
+            step_began: HashMap::new(),
+            measures: Vec::new(),
+            step_errors: HashMap::new(),
+        }
+    }
+
+    /// Seconds the scenario has been running (frozen once it finished).
+    pub fn elapsed(&self) -> f64 {
+        match (self.started_at, self.finished_at) {
+            (Some(s), Some(f)) => f - s,
+            (Some(s), None) => (self.now - s).max(0.0),
+            _ => 0.0,
+        }
+    }
+}
+
+/// Everything the engine has reported about one run of one scenario.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub scenario: Scenario,
+    pub run: Run,
+    pub procs: Vec<ProcRow>,
+    next_row: usize,
+    pub pools: Vec<PoolInfo>,
+    pub calls: Vec<CallInfo>,
+    pub tasks: Tasks,
+    pub output: Output,
+    pub log: VecDeque<LogLine>,
+    pub cpu: Cpu,
+}
+
+impl World {
+    pub fn new(scenario: Scenario) -> World {
+        World {
+            scenario,
+            run: Run::new(),
+            procs: Vec::new(),
+            next_row: 0,
+            pools: Vec::new(),
+            calls: Vec::new(),
+            tasks: Tasks::default(),
+            output: Output::default(),
+            log: VecDeque::new(),
+            cpu: Cpu::default(),
+        }
+    }
+
+    /// A fresh run of the same program; the CPU history carries on.
+    #[must_use]
+    pub fn restarted(&self) -> World {
+        World {
+            cpu: self.cpu.clone(),
+            ..World::new(self.scenario.clone())
+        }
+    }
+
+    pub fn start_method(&self) -> StartMethod {
+        self.scenario.program.settings.start_method
+    }
+
+    /// The newest row with this PID.
+    pub fn proc(&self, pid: i32) -> Option<&ProcRow> {
+        self.procs.iter().rev().find(|p| p.pid == Some(pid))
+    }
+
+    fn proc_mut(&mut self, pid: i32) -> Option<&mut ProcRow> {
+        self.procs.iter_mut().rev().find(|p| p.pid == Some(pid))
+    }
+
+    pub fn row(&self, id: RowId) -> Option<&ProcRow> {
+        self.procs.iter().find(|p| p.id == id)
+    }
+
+    /// Rows of the process table in display order: the main process first.
+    pub fn rows(&self) -> impl Iterator<Item = &ProcRow> {
+        let main = self.procs.iter().filter(|p| p.role == Role::Main);
+        main.chain(self.procs.iter().filter(|p| p.role != Role::Main))
+    }
+
+    /// The newest pool, the one keys act on.
+    pub fn pool_index(&self) -> Option<usize> {
+        self.pools.len().checked_sub(1)
+    }
+
+    pub fn newest_pool(&self) -> Option<&PoolInfo> {
+        self.pools.last()
+    }
+
+    pub fn live_workers(&self) -> impl Iterator<Item = &ProcRow> {
+        self.procs
+            .iter()
+            .filter(|p| p.role == Role::PoolWorker && !p.state.ended())
+    }
+
+    /// PIDs worth sampling: every process that has not ended.
+    pub fn live_pids(&self) -> Vec<i32> {
+        self.procs
+            .iter()
+            .filter(|p| !p.state.ended())
+            .filter_map(|p| p.pid)
+            .collect()
+    }
+
+    /// The newest call that still waits for results.
+    pub fn waiting_call(&self) -> Option<&CallInfo> {
+        self.calls.iter().rev().find(|c| c.done() < c.len)
+    }
+
+    /// The pool size the program will use when it has not started yet.
+    pub fn planned_workers(&self) -> usize {
+        let program = &self.scenario.program;
+        if let Some(w) = program.settings.workers {
+            return w;
+        }
+        program
+            .steps
+            .iter()
+            .find_map(|s| match &s.op {
+                Op::NewPool { processes, .. } => {
+                    Some(processes.map_or_else(crate::engine::cpu_count, |p| p.max(1) as usize))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(crate::engine::cpu_count)
+    }
+
+    /// What the main process is doing, in Python's words.
+    pub fn main_doing(&self) -> String {
+        match (&self.run.current, self.run.phase) {
+            (_, Phase::Ready) => "ready: press s to start, n to step".into(),
+            (_, Phase::DriverGone) => "the main process is gone".into(),
+            (Some(step), _) => {
+                let line = step.python.lines().next().unwrap_or("").trim();
+                match self.waiting_call() {
+                    Some(c) => format!(
+                        "waiting for {} results {}/{} in {line}",
+                        c.method.method(),
+                        c.done(),
+                        c.len
+                    ),
+                    None => format!("blocked in {line}"),
+                }
+            }
+            (None, Phase::Finished) => format!("finished in {:.2}s", self.run.elapsed()),
+            (None, Phase::Paused) => format!("paused before line {}", self.run.steps_done + 1),
+            (None, _) => "running".into(),
+        }
+    }
+
+    pub fn log(&mut self, kind: LogKind, text: String) {
+        self.log.push_back(LogLine {
+            t: self.run.now,
+            kind,
+            text,
+        });
+        while self.log.len() > MAX_LOG {
+            self.log.pop_front();
+        }
+    }
+
+    /// The clock moves on between events.
+    pub fn tick(&mut self, now: f64) {
+        self.run.now = self.run.now.max(now);
+    }
+
+    /// The driver's link closed: every process it had is gone with it.
+    pub fn driver_gone(&mut self) {
+        self.run.phase = Phase::DriverGone;
+        for p in self.procs.iter_mut().filter(|p| !p.state.ended()) {
+            p.state = ProcState::Killed;
+        }
+        self.log(
+            LogKind::Error,
+            "the main process (driver) went away; r restarts".into(),
+        );
+    }
+
+    /// Drops the rows of processes that have ended; returns how many.
+    pub fn clear_ended(&mut self) -> usize {
+        let before = self.procs.len();
+        self.procs.retain(|p| !p.state.ended());
+        before - self.procs.len()
+    }
+
+    pub fn apply(&mut self, event: Event) {
+        self.tick(event.t);
+        let t = event.t;
+        match event.kind {
+            EventKind::Output {
+                pid, stream, text, ..
+            } => self.output.push(pid, stream, text),
+            kind @ (EventKind::Loaded { .. }
+            | EventKind::ProcessObject { .. }
+            | EventKind::Created { .. }
+            | EventKind::Spawned { .. }
+            | EventKind::Exited { .. }) => self.on_process(kind),
+            kind @ (EventKind::Step { .. }
+            | EventKind::StepDone { .. }
+            | EventKind::Error { .. }
+            | EventKind::Finished { .. }
+            | EventKind::Fatal { .. }
+            | EventKind::Result { .. }) => self.on_step(t, kind),
+            kind @ (EventKind::CallSubmitted { .. }
+            | EventKind::TaskQueued { .. }
+            | EventKind::TaskStarted { .. }
+            | EventKind::TaskDone { .. }
+            | EventKind::TaskFailed { .. }
+            | EventKind::TaskLost { .. }) => self.on_task(t, kind),
+            EventKind::PoolState {
+                id,
+                processes,
+                pool,
+                state,
+            } => self.on_pool_state(
+                id,
+                PoolInfo {
+                    name: pool,
+                    state,
+                    processes,
+                },
+            ),
+        }
+    }
+
+    fn on_process(&mut self, kind: EventKind) {
+        match kind {
+            EventKind::Loaded { pid, ppid, .. } => {
+                self.add_proc("MainProcess".into(), pid, ppid, Role::Main);
+                if let Some(p) = self.proc_mut(pid) {
+                    p.state = ProcState::Running;
+                }
+                self.run.main_pid = Some(pid);
+            }
+            EventKind::ProcessObject { name, .. } => self.add_process_object(name),
+            EventKind::Created {
+                name,
+                pid,
+                ppid,
+                role,
+            } => self.add_proc(name, pid, ppid, role),
+            EventKind::Spawned {
+                pid,
+                start_ms,
+                start_method,
+                rss_kib,
+                ..
+            } => {
+                if let Some(p) = self.proc_mut(pid) {
+                    p.start_ms = Some(start_ms);
+                    p.method = Some(start_method);
+                    p.rss_kib = p.rss_kib.or(rss_kib);
+                    if p.state == ProcState::Starting {
+                        p.state = ProcState::Running;
+                    }
+                }
+            }
+            EventKind::Exited {
+                name,
+                pid,
+                exitcode,
+            } => self.on_exited(&name, pid, exitcode),
+            _ => {}
+        }
+    }
+
+    fn push_row(&mut self, name: String, pid: Option<i32>, ppid: i32, role: Role) {
+        let id = RowId(self.next_row);
+        self.next_row += 1;
+        self.procs.push(ProcRow {
+            id,
+            name,
+            pid,
+            ppid,
+            role,
+            state: ProcState::Starting,
+            cpu: None,
+            rss_kib: None,
+            core: None,
+            tasks_done: 0,
+            current: None,
+            exitcode: None,
+            start_ms: None,
+            method: None,
+        });
+    }
+
+    fn add_proc(&mut self, name: String, pid: i32, ppid: i32, role: Role) {
+        if self.proc(pid).is_some_and(|p| !p.state.ended()) {
+            return;
+        }
+        // A Process object shown since its creation gets its PID now.
+        if role == Role::Process
+            && let Some(p) = self
+                .procs
+                .iter_mut()
+                .find(|p| p.state == ProcState::Created && p.name == name)
+        {
+            p.pid = Some(pid);
+            p.ppid = ppid;
+            p.state = ProcState::Starting;
+            return;
+        }
+        self.push_row(name, Some(pid), ppid, role);
+    }
+
+    /// A Process that exists in Python but has no OS process yet.
+    fn add_process_object(&mut self, name: String) {
+        let ppid = self.run.main_pid.unwrap_or(0);
+        self.push_row(name, None, ppid, Role::Process);
+        if let Some(p) = self.procs.last_mut() {
+            p.state = ProcState::Created;
+        }
+    }
+
+    fn on_exited(&mut self, name: &str, pid: i32, exitcode: i32) {
+        if let Some(p) = self.proc_mut(pid) {
+            p.state = if exitcode < 0 {
+                ProcState::Killed
+            } else {
+                ProcState::Exited
+            };
+            p.exitcode = Some(exitcode);
+            p.current = None;
+            p.cpu = None;
+        }
+        self.tasks.running.remove(&pid);
+        self.log(
+            LogKind::Info,
+            format!("{name} (pid {pid}) exited, exitcode {exitcode}"),
+        );
+    }
+
+    fn on_step(&mut self, t: f64, kind: EventKind) {
+        match kind {
+            EventKind::Step { index, python } => {
+                self.run.started_at.get_or_insert(t);
+                if let Some(i) = index {
+                    self.run.step_began.insert(i, t);
+                }
+                self.run.current = Some(CurrentStep { index, python });
+            }
+            EventKind::StepDone {
+                index,
+                python,
+                outcome,
+            } => self.on_step_done(t, index, &python, outcome),
+            EventKind::Error { message, .. } => {
+                if let Some(CurrentStep { index: Some(i), .. }) = &self.run.current {
+                    self.run.step_errors.insert(*i, message.clone());
+                }
+                self.log(LogKind::Error, message);
+            }
+            EventKind::Finished { .. } => {
+                self.run.phase = Phase::Finished;
+                self.run.finished_at = Some(t);
+                let text = format!("scenario finished in {:.3}s", self.run.elapsed());
+                self.log(LogKind::Info, text);
+            }
+            EventKind::Fatal { message } => self.log(LogKind::Error, message),
+            _ => {}
+        }
+    }
+
+    fn on_step_done(&mut self, t: f64, index: Option<usize>, python: &str, outcome: String) {
+        self.run.current = None;
+        if let Some(i) = index {
+            self.run.steps_done = i + 1;
+            let measure = self
+                .scenario
+                .program
+                .steps
+                .get(i)
+                .and_then(|s| s.measure.clone());
+            if let (Some(measure), Some(began)) = (measure, self.run.step_began.get(&i)) {
+                let secs = t - began;
+                self.run.measures.push(Measured { measure, secs });
+            }
+        }
+        let line = python.lines().next().unwrap_or("").trim().to_string();
+        let text = if outcome.is_empty() {
+            line
+        } else {
+            format!("{line} -> {outcome}")
+        };
+        self.log(LogKind::Call, text);
+    }
+
+    fn on_task(&mut self, t: f64, kind: EventKind) {
+        match kind {
+            EventKind::CallSubmitted {
+                call,
+                pool,
+                method,
+                func,
+                len,
+                chunksize,
+            } => self.calls.push(CallInfo {
+                call,
+                pool,
+                method,
+                func: func.name().into(),
+                len,
+                chunksize,
+                results: vec![None; len],
+                order: Vec::new(),
+            }),
+            EventKind::TaskQueued {
+                task,
+                call,
+                index,
+                func,
+                args,
+            } => {
+                let label = match &args {
+                    Value::Tuple(items) => {
+                        let parts: Vec<String> = items.iter().map(Value::to_string).collect();
+                        format!("{func}({})", parts.join(", "))
+                    }
+                    v => format!("{func}({v})"),
+                };
+                self.tasks.all.insert(task, TaskInfo { call, index, label });
+                self.tasks.pending.insert(task);
+                self.tasks.total += 1;
+            }
+            EventKind::TaskStarted { task, pid, .. } => self.on_task_started(t, task, pid),
+            EventKind::TaskDone {
+                task, pid, result, ..
+            } => {
+                self.end_span(task, t, true);
+                self.finish_task(task, pid, result.to_string());
+            }
+            EventKind::TaskFailed {
+                task, pid, error, ..
+            } => {
+                self.end_span(task, t, false);
+                self.finish_task(task, pid, error);
+            }
+            EventKind::TaskLost {
+                task,
+                pid,
+                name,
+                signal,
+                exitcode,
+            } => self.on_task_lost(t, task, pid, &name, signal, exitcode),
+            _ => {}
+        }
+    }
+
+    fn on_task_started(&mut self, t: f64, task: u64, pid: i32) {
+        let call = self.tasks.all.get(&task).map_or(0, |i| i.call);
+        let spans = &mut self.tasks.spans;
+        spans.push_back(TaskSpan {
+            task,
+            pid,
+            call,
+            start: t,
+            end: None,
+            ok: true,
+        });
+        while spans.len() > MAX_SPANS {
+            spans.pop_front();
+        }
+        self.tasks.pending.remove(&task);
+        self.tasks.running.insert(pid, task);
+        if let Some(p) = self.proc_mut(pid) {
+            p.current = Some(task);
+        }
+    }
+
+    fn on_task_lost(
+        &mut self,
+        t: f64,
+        task: u64,
+        pid: i32,
+        name: &str,
+        signal: Option<i32>,
+        exitcode: i32,
+    ) {
+        self.tasks.lost += 1;
+        self.end_span(task, t, false);
+        let before = self.tasks.done;
+        self.finish_task(task, pid, "lost".into());
+        // A lost task is counted as lost, not done.
+        self.tasks.done = before;
+        let how = signal.map_or(exitcode.to_string(), |s| {
+            format!("-{s} ({})", sys::signal_name(s))
+        });
+        self.log(
+            LogKind::Error,
+            format!("{name} exited {how}, task #{task} lost"),
+        );
+    }
+
+    fn end_span(&mut self, task: u64, t: f64, ok: bool) {
+        if let Some(span) = self.tasks.spans.iter_mut().rev().find(|s| s.task == task) {
+            span.end = Some(t);
+            span.ok = ok;
+        }
+    }
+
+    /// A task ends once; its result fills its place in its call.
+    fn finish_task(&mut self, task: u64, pid: i32, text: String) {
+        self.tasks.pending.remove(&task);
+        if self.tasks.running.get(&pid) == Some(&task) {
+            self.tasks.running.remove(&pid);
+        }
+        if let Some(p) = self.proc_mut(pid)
+            && p.current == Some(task)
+        {
+            p.current = None;
+        }
+        let info = self.tasks.all.get(&task);
+        let call = info.and_then(|i| self.calls.iter_mut().find(|c| c.call == i.call));
+        if let (Some(info), Some(call)) = (info, call) {
+            match call.results.get_mut(info.index) {
+                Some(slot) if slot.is_none() => {
+                    *slot = Some(text);
+                    call.order.push(info.index);
+                }
+                _ => return,
+            }
+        }
+        self.tasks.done += 1;
+        if let Some(p) = self.proc_mut(pid) {
+            p.tasks_done += 1;
+        }
+    }
+
+    fn on_pool_state(&mut self, id: usize, info: PoolInfo) {
+        match self.pools.get(id) {
+            Some(p) if p.state != info.state => {
+                let text = format!("{}: state {}", info.name, info.state.as_str());
+                self.log(LogKind::Info, text);
+                self.pools[id] = info;
+            }
+            Some(_) => self.pools[id] = info,
+            None => self.pools.push(info),
+        }
+    }
+
+    /// The user asked the newest pool for a new size before the driver confirms it.
+    pub fn expect_pool_size(&mut self, pool: usize, processes: usize) {
+        if let Some(p) = self.pools.get_mut(pool) {
+            p.processes = processes;
+        }
+    }
+
+    pub fn apply_sample(&mut self, sample: Sample) {
+        if self.cpu.history.len() != sample.cores.len() {
+            self.cpu.history = vec![VecDeque::default(); sample.cores.len()];
+        }
+        for (hist, use_pct) in self.cpu.history.iter_mut().zip(&sample.cores) {
+            hist.push_back(use_pct.round().clamp(0.0, 100.0) as u64);
+            while hist.len() > CPU_HISTORY {
+                hist.pop_front();
+            }
+        }
+        self.cpu.cores = sample.cores;
+        for s in sample.procs {
+            let Some(p) = self.proc_mut(s.pid) else {
+                continue;
+            };
+            if p.state.ended() {
+                continue;
+            }
+            p.cpu = Some(s.cpu);
+            p.rss_kib = Some(s.rss_kib);
+            p.core = s.core;
+            if let Some(state) = ProcState::from_kernel(s.state) {
+                p.state = state;
+            }
+        }
+    }
+}
+
+impl Output {
+    fn push(&mut self, pid: i32, stream: Stream, text: String) {
+        let lines = self.per_proc.entry(pid).or_default();
+        let mut parts = text.split('\n');
+        if let Some(first) = parts.next() {
+            match lines.back_mut() {
+                Some(last) => last.push_str(first),
+                None => lines.push_back(first.to_string()),
+            }
+        }
+        for part in parts {
+            lines.push_back(part.to_string());
+        }
+        while lines.len() > MAX_PROC_LINES {
+            lines.pop_front();
+        }
+        self.bytes += text.len();
+        self.chunks.push_back(Chunk { pid, stream, text });
+        while self.bytes > MAX_OUTPUT_BYTES {
+            match self.chunks.pop_front() {
+                Some(c) => {
+                    self.bytes -= c.text.len();
+                    self.dropped += 1;
+                }
+                None => break,
+            }
+        }
+    }
+}

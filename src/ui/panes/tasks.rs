@@ -1,0 +1,135 @@
+//! The tasks pane: how many are queued, running, done and lost, the next few, what each
+//! worker runs, and the newest call's results filling in by position or completion.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::app::{App, CallInfo, Phase};
+use crate::ui::text::{block, wrap_items};
+use crate::ui::theme::Theme;
+
+use super::processes::task_label;
+
+pub struct Tasks<'a> {
+    pub app: &'a App,
+    pub theme: Theme,
+}
+
+impl Tasks<'_> {
+    fn counts(&self, width: usize) -> Line<'static> {
+        let (t, theme) = (&self.app.world.tasks, self.theme);
+        let (q, r) = if width < 36 {
+            ("q", "run")
+        } else {
+            ("queued", "running")
+        };
+        let lost = if t.lost > 0 {
+            format!(" · lost {}", t.lost)
+        } else {
+            String::new()
+        };
+        Line::from(vec![
+            Span::styled(format!("{q} {}", t.pending.len()), theme.warn()),
+            Span::raw(" · "),
+            Span::styled(format!("{r} {}", t.running.len()), theme.good()),
+            Span::raw(format!(" · done {}/{}", t.done, t.total)),
+            Span::styled(lost, theme.error()),
+        ])
+    }
+
+    fn next(&self, width: usize, lines: &mut Vec<Line<'static>>) {
+        let (t, theme) = (&self.app.world.tasks, self.theme);
+        let next: Vec<Span<'static>> = t
+            .pending
+            .iter()
+            .take(24)
+            .filter_map(|k| t.all.get(k))
+            .map(|i| Span::styled(i.label.clone(), theme.dim()))
+            .collect();
+        if !next.is_empty() {
+            lines.push(Line::from(Span::styled("next:", theme.title())));
+            lines.extend(wrap_items(&next, width, 2));
+        }
+    }
+
+    fn running(&self, lines: &mut Vec<Line<'static>>) {
+        let (app, theme) = (self.app, self.theme);
+        let running = &app.world.tasks.running;
+        if running.is_empty() {
+            return;
+        }
+        lines.push(Line::from(Span::styled("running:", theme.title())));
+        for (pid, task) in running.iter().take(8) {
+            let (name, color) = app
+                .world
+                .proc(*pid)
+                .map_or((pid.to_string(), 0), |p| (p.name.clone(), p.id.0));
+            lines.push(Line::from(vec![
+                Span::raw(format!(" {} ", task_label(app, Some(*task)))),
+                Span::styled(name, theme.process(color)),
+            ]));
+        }
+    }
+
+    fn results(&self, call: &CallInfo, width: usize, room: usize) -> Vec<Line<'static>> {
+        let theme = self.theme;
+        let order = if call.completion_order() {
+            "as they finish"
+        } else {
+            "in order"
+        };
+        let heading = Line::from(vec![
+            Span::styled(format!("{} results", call.method.method()), theme.title()),
+            Span::styled(
+                format!(" {order} · chunksize {}", call.chunksize),
+                theme.dim(),
+            ),
+        ]);
+        let items: Vec<Span<'static>> = if call.completion_order() {
+            call.order
+                .iter()
+                .filter_map(|i| call.results[*i].clone())
+                .map(Span::raw)
+                .collect()
+        } else {
+            call.results
+                .iter()
+                .map(|r| match r {
+                    Some(v) => Span::raw(v.clone()),
+                    None => Span::styled("·", theme.dim()),
+                })
+                .collect()
+        };
+        let mut lines = vec![heading];
+        lines.extend(wrap_items(&items, width, room.saturating_sub(1).max(1)));
+        lines
+    }
+}
+
+impl Widget for &Tasks<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (world, theme) = (&self.app.world, self.theme);
+        let b = block("Tasks".into(), theme, false);
+        let inner = b.inner(area);
+        b.render(area, buf);
+        let width = inner.width as usize;
+        let mut lines = vec![self.counts(width)];
+        self.next(width, &mut lines);
+        self.running(&mut lines);
+        if world.pools.is_empty() {
+            let hint = if world.run.phase == Phase::Ready {
+                "tasks appear here once a Pool gets work"
+            } else {
+                "no pool: each Process runs its own target"
+            };
+            lines.push(Line::from(Span::styled(hint, theme.dim())));
+        }
+        if let Some(call) = world.calls.last() {
+            let room = (inner.height as usize).saturating_sub(lines.len());
+            lines.extend(self.results(call, width, room));
+        }
+        Paragraph::new(lines).render(inner, buf);
+    }
+}
