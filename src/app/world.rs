@@ -856,3 +856,270 @@ impl Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::ProcSample;
+    use crate::scenario::{Overrides, Source, load};
+    use crate::workload::Func;
+
+    fn world(name: &str) -> World {
+        let source = Source::builtin(name)
+            .or_else(|_| Source::lesson(name))
+            .expect("scenario");
+        World::new(load(&source, &Overrides::default()).expect("load"))
+    }
+
+    fn at(world: &mut World, t: f64, kind: EventKind) {
+        world.apply(Event { t, kind });
+    }
+
+    fn worker(world: &mut World, pid: i32) {
+        let name = format!("ForkPoolWorker-{pid}");
+        let role = Role::PoolWorker;
+        at(
+            world,
+            0.0,
+            EventKind::Created {
+                name,
+                pid,
+                ppid: 1,
+                role,
+            },
+        );
+    }
+
+    fn submit(world: &mut World, method: SubmitKind, args: &[i128]) {
+        let len = args.len();
+        let kind = EventKind::CallSubmitted {
+            call: 0,
+            pool: 0,
+            method,
+            func: Func::Cube,
+            len,
+            chunksize: 1,
+        };
+        at(world, 0.0, kind);
+        for (index, n) in args.iter().enumerate() {
+            let kind = EventKind::TaskQueued {
+                task: index as u64,
+                call: 0,
+                index,
+                func: Func::Cube,
+                args: Value::Int(*n),
+            };
+            at(world, 0.0, kind);
+        }
+    }
+
+    fn done(world: &mut World, t: f64, task: u64, pid: i32, result: i128) {
+        let name = String::new();
+        let result = Value::Int(result);
+        at(
+            world,
+            t,
+            EventKind::TaskDone {
+                task,
+                pid,
+                name,
+                result,
+            },
+        );
+    }
+
+    #[test]
+    fn a_process_object_keeps_its_row_when_it_starts() {
+        let mut w = world("squares-cubes");
+        let name = "process1".to_string();
+        let start_method = StartMethod::Fork;
+        at(&mut w, 0.1, EventKind::ProcessObject { name, start_method });
+        let row = w.procs[0].id;
+        assert_eq!(
+            (w.procs[0].pid, w.procs[0].state),
+            (None, ProcState::Created)
+        );
+        let name = "process1".to_string();
+        let role = Role::Process;
+        at(
+            &mut w,
+            0.2,
+            EventKind::Created {
+                name,
+                pid: 77,
+                ppid: 1,
+                role,
+            },
+        );
+        assert_eq!(w.procs.len(), 1);
+        assert_eq!(
+            w.proc(77).map(|p| (p.id, p.state)),
+            Some((row, ProcState::Starting))
+        );
+    }
+
+    #[test]
+    fn results_fill_their_positions_once_in_completion_order() {
+        let mut w = world("pool-map");
+        worker(&mut w, 10);
+        submit(&mut w, SubmitKind::ImapUnordered, &[5, 1, 4]);
+        at(
+            &mut w,
+            0.1,
+            EventKind::TaskStarted {
+                task: 1,
+                pid: 10,
+                name: String::new(),
+            },
+        );
+        assert_eq!(w.tasks.running.get(&10), Some(&1));
+        done(&mut w, 0.2, 1, 10, 1);
+        done(&mut w, 0.3, 1, 10, 1);
+        done(&mut w, 0.4, 0, 10, 125);
+        let call = &w.calls[0];
+        assert_eq!(call.results, [Some("125".into()), Some("1".into()), None]);
+        assert_eq!(call.order, [1, 0]);
+        assert_eq!((w.tasks.done, w.tasks.pending.len()), (2, 1));
+        assert_eq!(w.proc(10).map(|p| p.tasks_done), Some(2));
+        assert!(w.tasks.running.is_empty());
+    }
+
+    #[test]
+    fn a_lost_task_counts_as_lost_and_says_who_died() {
+        let mut w = world("pool-map");
+        worker(&mut w, 10);
+        submit(&mut w, SubmitKind::Map, &[4]);
+        let lost = EventKind::TaskLost {
+            task: 0,
+            pid: 10,
+            name: "ForkPoolWorker-10".into(),
+            signal: Some(9),
+            exitcode: -9,
+        };
+        at(&mut w, 0.5, lost);
+        at(
+            &mut w,
+            0.5,
+            EventKind::Exited {
+                name: "ForkPoolWorker-10".into(),
+                pid: 10,
+                exitcode: -9,
+            },
+        );
+        assert_eq!((w.tasks.done, w.tasks.lost), (0, 1));
+        assert_eq!(w.proc(10).map(|p| p.state), Some(ProcState::Killed));
+        let texts: Vec<&str> = w.log.iter().map(|l| l.text.as_str()).collect();
+        assert!(texts.contains(&"ForkPoolWorker-10 exited -9 (SIGKILL), task #0 lost"));
+    }
+
+    #[test]
+    fn output_keeps_each_writers_lines_and_stays_bounded() {
+        let mut w = world("squares-cubes");
+        let out = |w: &mut World, pid: i32, text: &str| {
+            let (name, stream, text) = (String::new(), Stream::Stdout, text.to_string());
+            at(
+                w,
+                0.0,
+                EventKind::Output {
+                    pid,
+                    name,
+                    stream,
+                    text,
+                },
+            );
+        };
+        out(&mut w, 1, "The square of 11 is ");
+        out(&mut w, 2, "The cube of 3 is 27\n");
+        out(&mut w, 1, "121\n");
+        let lines: Vec<&String> = w.output.per_proc[&1].iter().collect();
+        assert_eq!(lines, ["The square of 11 is 121", ""]);
+        for _ in 0..(MAX_OUTPUT_BYTES / 10) {
+            out(&mut w, 2, "0123456789abcdef\n");
+        }
+        assert!(w.output.bytes <= MAX_OUTPUT_BYTES && w.output.dropped > 0);
+        assert!(w.output.per_proc[&2].len() <= MAX_PROC_LINES);
+    }
+
+    #[test]
+    fn samples_set_live_states_and_leave_ended_rows_alone() {
+        let mut w = world("pool-map");
+        worker(&mut w, 10);
+        worker(&mut w, 11);
+        at(
+            &mut w,
+            0.1,
+            EventKind::Exited {
+                name: String::new(),
+                pid: 11,
+                exitcode: 0,
+            },
+        );
+        let sample = |pid, state| ProcSample {
+            pid,
+            cpu: 50.0,
+            rss_kib: 2000,
+            core: Some(1),
+            state,
+        };
+        w.apply_sample(Sample {
+            cores: vec![40.0, 60.0],
+            procs: vec![
+                sample(10, KernelState::Stopped),
+                sample(11, KernelState::Running),
+            ],
+        });
+        assert_eq!(w.proc(10).map(|p| p.state), Some(ProcState::Stopped));
+        assert_eq!(
+            w.proc(11).map(|p| (p.state, p.cpu)),
+            Some((ProcState::Exited, None))
+        );
+        assert_eq!(w.cpu.history[1].back(), Some(&60));
+        assert_eq!(w.live_pids(), [10]);
+    }
+
+    #[test]
+    fn a_measured_step_records_its_wall_time_and_workers() {
+        let mut w = world("speedup");
+        let (i, python) = w
+            .scenario
+            .program
+            .steps
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.measure.is_some())
+            .map(|(i, s)| (i, s.python.clone()))
+            .expect("a measured step");
+        let index = Some(i);
+        at(
+            &mut w,
+            1.0,
+            EventKind::Step {
+                index,
+                python: python.clone(),
+            },
+        );
+        let outcome = String::new();
+        at(
+            &mut w,
+            2.5,
+            EventKind::StepDone {
+                index,
+                python,
+                outcome,
+            },
+        );
+        let m = &w.run.measures[0];
+        assert_eq!((m.measure.workers, m.secs), (Some(1), 1.5));
+        assert_eq!(w.run.steps_done, i + 1);
+    }
+
+    #[test]
+    fn a_vanished_driver_ends_every_row() {
+        let mut w = world("pool-map");
+        worker(&mut w, 10);
+        w.driver_gone();
+        assert_eq!(w.run.phase, Phase::DriverGone);
+        assert_eq!(w.proc(10).map(|p| p.state), Some(ProcState::Killed));
+        assert_eq!(w.restarted().procs.len(), 0);
+    }
+}
