@@ -62,7 +62,7 @@ fn main() {
     let parser = Arc::new(Mutex::new(vt100::Parser::new(size(40), size(120), 0)));
     let p2 = parser.clone();
     std::thread::spawn(move || {
-        let mut buf = [0u8; 65536];
+        let mut buf = vec![0u8; 65536];
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
                 break;

@@ -18,6 +18,124 @@ fn ev(app: &mut App, kind: EventKind) {
     app::update(app, Msg::Driver(Some(Event { t: 1.0, kind })));
 }
 
+/// 64 workers, all created and started.
+fn pool_of_64(app: &mut App, main: i32) {
+    ev(
+        app,
+        EventKind::PoolState {
+            id: 0,
+            processes: 64,
+            pool: "pool".into(),
+            state: PoolStateName::Run,
+        },
+    );
+    for n in 0..64 {
+        let pid = 1000 + n;
+        let name = format!("ForkPoolWorker-{n}");
+        let role = Role::PoolWorker;
+        ev(
+            app,
+            EventKind::Created {
+                name: name.clone(),
+                pid,
+                ppid: main,
+                role,
+            },
+        );
+        ev(
+            app,
+            EventKind::Spawned {
+                name,
+                pid,
+                ppid: main,
+                role,
+                start_method: StartMethod::Fork,
+                start_ms: 1.0,
+                rss_kib: None,
+            },
+        );
+    }
+}
+
+/// A map of 10,064 tasks, one running on each worker.
+fn map_in_flight(app: &mut App) {
+    ev(
+        app,
+        EventKind::Step {
+            index: Some(1),
+            python: "output = pool.map(cube, range(10064))".into(),
+        },
+    );
+    ev(
+        app,
+        EventKind::CallSubmitted {
+            call: 0,
+            pool: 0,
+            method: SubmitKind::Map,
+            func: Func::Cube,
+            len: 10_064,
+            chunksize: 1,
+        },
+    );
+    for task in 0..10_064u64 {
+        let kind = EventKind::TaskQueued {
+            task,
+            call: 0,
+            index: task as usize,
+            func: Func::Cube,
+            args: Value::Int(i128::from(task)),
+        };
+        ev(app, kind);
+    }
+    for n in 0..64 {
+        let kind = EventKind::TaskStarted {
+            task: n as u64,
+            pid: 1000 + n,
+            name: String::new(),
+        };
+        ev(app, kind);
+    }
+}
+
+/// Enough output to fill the bounded buffer, from every worker.
+fn flood(app: &mut App) {
+    for i in 0..20_000 {
+        let pid = 1000 + (i % 64);
+        let text = format!("The cube of {i} is {} \n", i128::from(i).pow(3));
+        let stream = Stream::Stdout;
+        let name = String::new();
+        ev(
+            app,
+            EventKind::Output {
+                pid,
+                name,
+                stream,
+                text,
+            },
+        );
+    }
+}
+
+/// A full CPU history, then one sample of every worker.
+fn samples(app: &mut App) {
+    let cores = vec![97.0, 99.0];
+    for _ in 0..120 {
+        let procs = Vec::new();
+        let cores = cores.clone();
+        app::update(app, Msg::Sample(Sample { cores, procs }));
+    }
+    let procs = (0..64)
+        .map(|n| ProcSample {
+            pid: 1000 + n,
+            cpu: 3.1,
+            rss_kib: 2000,
+            core: Some((n % 2) as u32),
+            state: KernelState::Running,
+        })
+        .collect();
+    app::update(app, Msg::Sample(Sample { cores, procs }));
+}
+
 fn busy_app(width: u16, height: u16) -> App {
     let s = scenario::load(
         &Source::builtin("pool-map").expect("builtin"),
@@ -26,12 +144,8 @@ fn busy_app(width: u16, height: u16) -> App {
     .expect("load");
     let mut app = App::new(&s, true);
     app.ui.size = (width, height);
-    app::update(
-        &mut app,
-        Msg::Key(crossterm::event::KeyEvent::from(
-            crossterm::event::KeyCode::Char('s'),
-        )),
-    );
+    let start = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('s'));
+    app::update(&mut app, Msg::Key(start));
     let main = 100;
     ev(
         &mut app,
@@ -43,118 +157,10 @@ fn busy_app(width: u16, height: u16) -> App {
             start_method: StartMethod::Fork,
         },
     );
-    ev(
-        &mut app,
-        EventKind::PoolState {
-            id: 0,
-            processes: 64,
-            pool: "pool".into(),
-            state: PoolStateName::Run,
-        },
-    );
-    for n in 0..64 {
-        let pid = 1000 + n;
-        let name = format!("ForkPoolWorker-{n}");
-        ev(
-            &mut app,
-            EventKind::Created {
-                name: name.clone(),
-                pid,
-                ppid: main,
-                role: Role::PoolWorker,
-            },
-        );
-        ev(
-            &mut app,
-            EventKind::Spawned {
-                name,
-                pid,
-                ppid: main,
-                role: Role::PoolWorker,
-                start_method: StartMethod::Fork,
-                start_ms: 1.0,
-                rss_kib: None,
-            },
-        );
-    }
-    ev(
-        &mut app,
-        EventKind::Step {
-            index: Some(1),
-            python: "output = pool.map(cube, range(10064))".into(),
-        },
-    );
-    ev(
-        &mut app,
-        EventKind::CallSubmitted {
-            call: 0,
-            pool: 0,
-            method: SubmitKind::Map,
-            func: Func::Cube,
-            len: 10_064,
-            chunksize: 1,
-        },
-    );
-    for task in 0..10_064u64 {
-        ev(
-            &mut app,
-            EventKind::TaskQueued {
-                task,
-                call: 0,
-                index: task as usize,
-                func: Func::Cube,
-                args: Value::Int(i128::from(task)),
-            },
-        );
-    }
-    for n in 0..64 {
-        ev(
-            &mut app,
-            EventKind::TaskStarted {
-                task: n as u64,
-                pid: 1000 + n,
-                name: String::new(),
-            },
-        );
-    }
-    for i in 0..20_000 {
-        let pid = 1000 + (i % 64);
-        let text = format!("The cube of {i} is {} \n", i128::from(i).pow(3));
-        ev(
-            &mut app,
-            EventKind::Output {
-                pid,
-                name: String::new(),
-                stream: Stream::Stdout,
-                text,
-            },
-        );
-    }
-    let procs = (0..64)
-        .map(|n| ProcSample {
-            pid: 1000 + n,
-            cpu: 3.1,
-            rss_kib: 2000,
-            core: Some((n % 2) as u32),
-            state: KernelState::Running,
-        })
-        .collect();
-    for _ in 0..120 {
-        app::update(
-            &mut app,
-            Msg::Sample(Sample {
-                cores: vec![97.0, 99.0],
-                procs: Vec::new(),
-            }),
-        );
-    }
-    app::update(
-        &mut app,
-        Msg::Sample(Sample {
-            cores: vec![97.0, 99.0],
-            procs,
-        }),
-    );
+    pool_of_64(&mut app, main);
+    map_in_flight(&mut app);
+    flood(&mut app);
+    samples(&mut app);
     app
 }
 

@@ -197,7 +197,7 @@ fn main() -> ExitCode {
             ..TuiArgs::default()
         }),
         Some(Cmd::Tui(args)) => run_tui(args),
-        Some(Cmd::Run(args)) => run_headless(args.scenario, args.events, args.trace),
+        Some(Cmd::Run(args)) => run_headless(&args),
         Some(Cmd::List) => {
             let mut out = std::io::stdout().lock();
             for (name, title) in scenario::list() {
@@ -228,16 +228,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_headless(args: ScenarioArgs, events: Option<String>, trace: bool) -> ExitCode {
-    let scenario = match load_scenario(&args) {
+fn run_headless(args: &RunArgs) -> ExitCode {
+    let scenario = match load_scenario(&args.scenario) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let sink = match headless::EventSink::open(events.as_deref()) {
+    let sink = match headless::EventSink::open(args.events.as_deref()) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    headless::run(scenario, sink, trace)
+    headless::run(scenario, sink, args.trace)
 }
 
 fn parse_size(text: &str) -> Result<(u16, u16), String> {

@@ -90,7 +90,7 @@ fn sigterm_sigint_and_sighup_end_every_worker_before_pooltop_exits() {
             .expect("signal");
         let status = wait_deadline(&mut child, Duration::from_secs(5))
             .expect("pooltop exits after a signal");
-        assert_eq!(status, Some(128 + signal as i32), "{signal}");
+        assert_eq!(status, 128 + signal as i32, "{signal}");
         // Already gone when pooltop has exited: nothing to wait for.
         let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
         assert!(left.is_empty(), "{signal}: left behind {left:?}");
@@ -155,7 +155,7 @@ text = "after the map"
     .expect("kill worker");
     let status =
         wait_deadline(&mut child, Duration::from_secs(20)).expect("no hang after a lost task");
-    assert_eq!(status, Some(0));
+    assert_eq!(status, 0);
     let all = events_file(&events);
     let lost = of(&all, "task_lost");
     assert_eq!(lost.len(), 1);
@@ -183,13 +183,8 @@ text = "after the map"
     assert_all_gone(&reported_pids(&all), Duration::from_secs(2));
 }
 
-#[test]
-fn python_process_errors_are_worded_as_python_words_them() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = write_scenario(
-        dir.path(),
-        "mistakes.toml",
-        r#"
+/// Python's mistakes with Process and Pool, one after the other; the run carries on.
+const MISTAKES: &str = r#"
 cost = "0"
 [[step]]
 do = "process"
@@ -243,8 +238,12 @@ on = "k"
 do = "pool"
 var = "pool"
 processes = 0
-"#,
-    );
+"#;
+
+#[test]
+fn python_process_errors_are_worded_as_python_words_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = write_scenario(dir.path(), "mistakes.toml", MISTAKES);
     let (events, run) = run_events(&["--file", scenario.to_str().expect("path"), "--cost", "50ms"]);
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     let errors: Vec<&str> = of(&events, "error")

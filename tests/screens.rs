@@ -127,122 +127,110 @@ fn sample(app: &mut App, cores: Vec<f32>) {
     app::update(app, Msg::Sample(Sample { cores, procs }));
 }
 
+fn step(app: &mut App, t: f64, index: usize, python: &str) {
+    let python = python.to_string();
+    let index = Some(index);
+    ev(app, t, EventKind::Step { index, python });
+}
+
+fn step_done(app: &mut App, t: f64, index: usize, python: &str, outcome: &str) {
+    let (python, outcome) = (python.to_string(), outcome.to_string());
+    let index = Some(index);
+    ev(
+        app,
+        t,
+        EventKind::StepDone {
+            index,
+            python,
+            outcome,
+        },
+    );
+}
+
+fn task_started(app: &mut App, t: f64, task: u64, pid: i32) {
+    let name = format!("ForkPoolWorker-{}", pid - 5000);
+    ev(app, t, EventKind::TaskStarted { task, pid, name });
+}
+
+fn task_done(app: &mut App, t: f64, task: u64, pid: i32, result: i128) {
+    let name = format!("ForkPoolWorker-{}", pid - 5000);
+    let result = Value::Int(result);
+    ev(
+        app,
+        t,
+        EventKind::TaskDone {
+            task,
+            pid,
+            name,
+            result,
+        },
+    );
+}
+
+fn pool_state(app: &mut App, t: f64, processes: usize, state: PoolStateName) {
+    let pool = "pool".to_string();
+    let kind = EventKind::PoolState {
+        id: 0,
+        processes,
+        pool,
+        state,
+    };
+    ev(app, t, kind);
+}
+
+fn map_submitted(app: &mut App, method: SubmitKind, func: Func, args: &[i128]) {
+    let len = args.len();
+    let kind = EventKind::CallSubmitted {
+        call: 0,
+        pool: 0,
+        method,
+        func,
+        len,
+        chunksize: 1,
+    };
+    ev(app, 0.008, kind);
+    for (i, n) in args.iter().enumerate() {
+        let kind = EventKind::TaskQueued {
+            task: i as u64,
+            call: 0,
+            index: i,
+            func,
+            args: Value::Int(*n),
+        };
+        ev(app, 0.008, kind);
+    }
+}
+
 /// pool-map with three workers, half the results in.
 fn pool_map_midway(size: (u16, u16)) -> App {
     let mut app = app_for("pool-map", size);
     key(&mut app, KeyCode::Char('s'));
     loaded(&mut app);
-    ev(
-        &mut app,
-        0.002,
-        EventKind::Step {
-            index: Some(0),
-            python: "with multiprocessing.Pool(processes=3) as pool:".into(),
-        },
-    );
-    ev(
-        &mut app,
-        0.003,
-        EventKind::PoolState {
-            id: 0,
-            processes: 3,
-            pool: "pool".into(),
-            state: PoolStateName::Run,
-        },
-    );
+    let with = "with multiprocessing.Pool(processes=3) as pool:";
+    step(&mut app, 0.002, 0, with);
+    pool_state(&mut app, 0.003, 3, PoolStateName::Run);
     let pids: Vec<i32> = (1..=3).map(|n| worker(&mut app, 0.004, n)).collect();
-    ev(
-        &mut app,
-        0.006,
-        EventKind::StepDone {
-            index: Some(0),
-            python: "with multiprocessing.Pool(processes=3) as pool:".into(),
-            outcome: "<multiprocessing.pool.Pool state=RUN pool_size=3>".into(),
-        },
-    );
-    let python = "    output = pool.map(cube, [10, 11, 12, 5, 4, 3])".to_string();
-    ev(
+    let repr = "<multiprocessing.pool.Pool state=RUN pool_size=3>";
+    step_done(&mut app, 0.006, 0, with, repr);
+    step(
         &mut app,
         0.007,
-        EventKind::Step {
-            index: Some(1),
-            python,
-        },
+        1,
+        "    output = pool.map(cube, [10, 11, 12, 5, 4, 3])",
     );
-    ev(
+    map_submitted(
         &mut app,
-        0.008,
-        EventKind::CallSubmitted {
-            call: 0,
-            pool: 0,
-            method: SubmitKind::Map,
-            func: Func::Cube,
-            len: 6,
-            chunksize: 1,
-        },
+        SubmitKind::Map,
+        Func::Cube,
+        &[10, 11, 12, 5, 4, 3],
     );
-    for (i, n) in [10, 11, 12, 5, 4, 3].into_iter().enumerate() {
-        ev(
-            &mut app,
-            0.008,
-            EventKind::TaskQueued {
-                task: i as u64,
-                call: 0,
-                index: i,
-                func: Func::Cube,
-                args: Value::Int(n),
-            },
-        );
-    }
     for (i, pid) in pids.iter().enumerate() {
-        ev(
-            &mut app,
-            0.01,
-            EventKind::TaskStarted {
-                task: i as u64,
-                pid: *pid,
-                name: format!("ForkPoolWorker-{}", i + 1),
-            },
-        );
+        task_started(&mut app, 0.01, i as u64, *pid);
     }
-    ev(
-        &mut app,
-        0.21,
-        EventKind::TaskDone {
-            task: 1,
-            pid: pids[1],
-            name: "ForkPoolWorker-2".into(),
-            result: Value::Int(1331),
-        },
-    );
-    ev(
-        &mut app,
-        0.211,
-        EventKind::TaskStarted {
-            task: 3,
-            pid: pids[1],
-            name: "ForkPoolWorker-2".into(),
-        },
-    );
-    ev(
-        &mut app,
-        0.22,
-        EventKind::TaskDone {
-            task: 0,
-            pid: pids[0],
-            name: "ForkPoolWorker-1".into(),
-            result: Value::Int(1000),
-        },
-    );
-    ev(
-        &mut app,
-        0.221,
-        EventKind::TaskStarted {
-            task: 4,
-            pid: pids[0],
-            name: "ForkPoolWorker-1".into(),
-        },
-    );
+    task_done(&mut app, 0.21, 1, pids[1], 1331);
+    task_started(&mut app, 0.211, 3, pids[1]);
+    task_done(&mut app, 0.22, 0, pids[0], 1000);
+    task_started(&mut app, 0.221, 4, pids[0]);
     sample(&mut app, vec![98.0, 95.5]);
     app::update(&mut app, Msg::Tick(0.35));
     app
@@ -282,43 +270,51 @@ fn running_pool_with_all_workers_selected_shows_pool_keys() {
     insta::assert_snapshot!(draw(&app));
 }
 
+fn out(app: &mut App, t: f64, pid: i32, text: &str) {
+    let (name, stream, text) = (String::new(), Stream::Stdout, text.to_string());
+    ev(
+        app,
+        t,
+        EventKind::Output {
+            pid,
+            name,
+            stream,
+            text,
+        },
+    );
+}
+
+fn process(app: &mut App, t: f64, name: &str, pid: i32) {
+    let (name, role) = (name.to_string(), Role::Process);
+    let kind = EventKind::Created {
+        name,
+        pid,
+        ppid: MAIN,
+        role,
+    };
+    ev(app, t, kind);
+}
+
+fn exited(app: &mut App, t: f64, name: &str, pid: i32, exitcode: i32) {
+    let name = name.to_string();
+    ev(
+        app,
+        t,
+        EventKind::Exited {
+            name,
+            pid,
+            exitcode,
+        },
+    );
+}
+
 fn squares_cubes_finished() -> App {
     let mut app = app_for("squares-cubes", (120, 40));
     key(&mut app, KeyCode::Char('s'));
     loaded(&mut app);
     let (p1, p2) = (6001, 6002);
-    ev(
-        &mut app,
-        0.01,
-        EventKind::Created {
-            name: "process1".into(),
-            pid: p1,
-            ppid: MAIN,
-            role: Role::Process,
-        },
-    );
-    ev(
-        &mut app,
-        0.01,
-        EventKind::Created {
-            name: "process2".into(),
-            pid: p2,
-            ppid: MAIN,
-            role: Role::Process,
-        },
-    );
-    let out = |app: &mut App, t: f64, pid: i32, text: &str| {
-        ev(
-            app,
-            t,
-            EventKind::Output {
-                pid,
-                name: String::new(),
-                stream: Stream::Stdout,
-                text: text.into(),
-            },
-        );
-    };
+    process(&mut app, 0.01, "process1", p1);
+    process(&mut app, 0.01, "process2", p2);
     out(
         &mut app,
         0.02,
@@ -341,56 +337,21 @@ fn squares_cubes_finished() -> App {
             p1,
             &format!("The square of {a} is {} \n", a * a),
         );
-        out(
-            &mut app,
-            t + 0.001,
-            p2,
-            &format!("The cube of {b} is {} \n", b * b * b),
-        );
+        let cube = format!("The cube of {b} is {} \n", b * b * b);
+        out(&mut app, t + 0.001, p2, &cube);
         out(&mut app, t + 0.002, p1, "\n");
         out(&mut app, t + 0.003, p2, "\n");
     }
-    ev(
-        &mut app,
-        0.9,
-        EventKind::Exited {
-            name: "process1".into(),
-            pid: p1,
-            exitcode: 0,
-        },
-    );
-    ev(
-        &mut app,
-        0.9,
-        EventKind::Exited {
-            name: "process2".into(),
-            pid: p2,
-            exitcode: -15,
-        },
-    );
-    ev(
-        &mut app,
-        0.91,
-        EventKind::Step {
-            index: Some(7),
-            python: "print(...)".into(),
-        },
-    );
+    exited(&mut app, 0.9, "process1", p1, 0);
+    exited(&mut app, 0.9, "process2", p2, -15);
+    step(&mut app, 0.91, 7, "print(...)");
     out(
         &mut app,
         0.91,
         MAIN,
         "Time taken to execute the program: 0.9\n",
     );
-    ev(
-        &mut app,
-        0.91,
-        EventKind::StepDone {
-            index: Some(7),
-            python: "print(...)".into(),
-            outcome: String::new(),
-        },
-    );
+    step_done(&mut app, 0.91, 7, "print(...)", "");
     ev(&mut app, 0.92, EventKind::Finished { elapsed: 0.9 });
     sample(&mut app, vec![12.0, 40.0]);
     app

@@ -597,7 +597,7 @@ impl World {
                 index,
                 python,
                 outcome,
-            } => self.on_step_done(t, index, &python, outcome),
+            } => self.on_step_done(t, index, &python, &outcome),
             EventKind::Error { message, .. } => {
                 if let Some(CurrentStep { index: Some(i), .. }) = &self.run.current {
                     self.run.step_errors.insert(*i, message.clone());
@@ -615,7 +615,7 @@ impl World {
         }
     }
 
-    fn on_step_done(&mut self, t: f64, index: Option<usize>, python: &str, outcome: String) {
+    fn on_step_done(&mut self, t: f64, index: Option<usize>, python: &str, outcome: &str) {
         self.run.current = None;
         if let Some(i) = index {
             self.run.steps_done = i + 1;

@@ -47,18 +47,12 @@ fn step(op: Op, python: &str) -> Step {
     }
 }
 
-fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
+/// The pool part, as `bench/python_pool.py` runs it; slots 0..5 are its variables.
+fn pool_steps(tasks: usize, workers: usize) -> Vec<Step> {
     let items = Items::Range {
         start: 0,
         stop: tasks as i64,
     };
-    let mut slots = vec![
-        "pool".to_string(),
-        "r".into(),
-        "it".into(),
-        "ru".into(),
-        "rd".into(),
-    ];
     let submit = |kind, items: Items, chunksize, into| Op::Submit {
         pool: 0,
         kind,
@@ -67,24 +61,23 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
         chunksize,
         into: Some(into),
     };
-    let mut steps = vec![
+    let one = Items::List(vec![vec![Value::Int(1)]]);
+    let new_pool = Op::NewPool {
+        slot: 0,
+        processes: Some(workers as i64),
+        initializer: None,
+        maxtasksperchild: None,
+        method: None,
+    };
+    let iterate = Op::Iterate {
+        slot: 2,
+        print: false,
+        into: Some(3),
+    };
+    vec![
+        step(new_pool, "pool = ctx.Pool(processes=W)"),
         step(
-            Op::NewPool {
-                slot: 0,
-                processes: Some(workers as i64),
-                initializer: None,
-                maxtasksperchild: None,
-                method: None,
-            },
-            "pool = ctx.Pool(processes=W)",
-        ),
-        step(
-            submit(
-                SubmitKind::Apply,
-                Items::List(vec![vec![Value::Int(1)]]),
-                None,
-                1,
-            ),
+            submit(SubmitKind::Apply, one, None, 1),
             "pool.apply(cube, (1,))",
         ),
         step(
@@ -95,89 +88,93 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
             submit(SubmitKind::ImapUnordered, items.clone(), Some(1), 2),
             "it = pool.imap_unordered(cube, range(n), chunksize=1)",
         ),
-        step(
-            Op::Iterate {
-                slot: 2,
-                print: false,
-                into: Some(3),
-            },
-            "ru = list(it)",
-        ),
+        step(iterate, "ru = list(it)"),
         step(
             submit(SubmitKind::Map, items, None, 4),
             "rd = pool.map(cube, range(n))",
         ),
         step(Op::WithExit { slot: 0 }, "pool.terminate()"),
         step(Op::JoinPool { slot: 0 }, "pool.join()"),
-    ];
-    let pool = PoolSteps {
-        create: 0,
-        apply: 1,
-        map1: 2,
-        imap_submit: 3,
-        imap_iter: 4,
-        map_default: 5,
-        exit: 6,
-    };
-    let noop = |i: usize| Call {
+    ]
+}
+
+/// Where each measured part of the pool steps is.
+const POOL: PoolSteps = PoolSteps {
+    create: 0,
+    apply: 1,
+    map1: 2,
+    imap_submit: 3,
+    imap_iter: 4,
+    map_default: 5,
+    exit: 6,
+};
+
+fn noop(i: usize) -> Call {
+    Call {
         func: Func::Noop,
         args: vec![Value::Int(i as i128)],
+    }
+}
+
+fn new_process(slot: usize, i: usize, python: &str) -> Step {
+    let op = Op::NewProcess {
+        slot,
+        target: noop(i),
+        name: None,
+        method: None,
     };
-    let serial_first = steps.len();
+    step(op, python)
+}
+
+fn join(slot: usize) -> Step {
+    let op = Op::Join {
+        slot,
+        timeout: None,
+    };
+    step(op, "p.join()")
+}
+
+/// Processes started and joined one at a time; returns the first and last step.
+fn serial_steps(slots: &mut Vec<String>, steps: &mut Vec<Step>) -> (usize, usize) {
+    let first = steps.len();
     for i in 0..SERIAL_PROCESSES {
         let slot = slots.len();
         slots.push(format!("p{i}"));
-        steps.push(step(
-            Op::NewProcess {
-                slot,
-                target: noop(i),
-                name: None,
-                method: None,
-            },
+        steps.push(new_process(
+            slot,
+            i,
             "p = ctx.Process(target=noop, args=(i,))",
         ));
         steps.push(step(Op::Start { slot }, "p.start()"));
-        steps.push(step(
-            Op::Join {
-                slot,
-                timeout: None,
-            },
-            "p.join()",
-        ));
+        steps.push(join(slot));
     }
-    let serial = (serial_first, steps.len() - 1);
+    (first, steps.len() - 1)
+}
+
+/// Processes made first, then all started, then all joined; the starts and joins are timed.
+fn batch_steps(slots: &mut Vec<String>, steps: &mut Vec<Step>) -> (usize, usize) {
     let first_slot = slots.len();
     for i in 0..BATCH_PROCESSES {
         slots.push(format!("ps{i}"));
-        steps.push(step(
-            Op::NewProcess {
-                slot: first_slot + i,
-                target: noop(i),
-                name: None,
-                method: None,
-            },
-            "ps.append(ctx.Process(target=noop, args=(i,)))",
-        ));
+        let python = "ps.append(ctx.Process(target=noop, args=(i,)))";
+        steps.push(new_process(first_slot + i, i, python));
     }
-    let batch_first = steps.len();
-    for i in 0..BATCH_PROCESSES {
-        steps.push(step(
-            Op::Start {
-                slot: first_slot + i,
-            },
-            "p.start()",
-        ));
-    }
-    for i in 0..BATCH_PROCESSES {
-        steps.push(step(
-            Op::Join {
-                slot: first_slot + i,
-                timeout: None,
-            },
-            "p.join()",
-        ));
-    }
-    let batch = (batch_first, steps.len() - 1);
+    let first = steps.len();
+    let batch = first_slot..first_slot + BATCH_PROCESSES;
+    steps.extend(
+        batch
+            .clone()
+            .map(|slot| step(Op::Start { slot }, "p.start()")),
+    );
+    steps.extend(batch.map(join));
+    (first, steps.len() - 1)
+}
+
+fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
+    let mut slots: Vec<String> = ["pool", "r", "it", "ru", "rd"].map(String::from).into();
+    let mut steps = pool_steps(tasks, workers);
+    let serial = serial_steps(&mut slots, &mut steps);
+    let batch = batch_steps(&mut slots, &mut steps);
     let settings = RunSettings {
         start_method,
         ..RunSettings::default()
@@ -190,7 +187,7 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
     };
     Plan {
         program,
-        pool,
+        pool: POOL,
         serial,
         batch,
     }

@@ -50,7 +50,7 @@ impl DriverLink {
         let reader = ours.try_clone()?;
         std::thread::Builder::new()
             .name("driver-link".into())
-            .spawn(move || read_events(reader, events, wrap))?;
+            .spawn(move || read_events(&reader, &events, wrap))?;
         Ok(DriverLink {
             child,
             fd: ours,
@@ -96,7 +96,7 @@ impl Drop for DriverLink {
     }
 }
 
-fn read_events<M>(fd: OwnedFd, events: flume::Sender<M>, wrap: fn(Option<Event>) -> M) {
+fn read_events<M>(fd: &OwnedFd, events: &flume::Sender<M>, wrap: fn(Option<Event>) -> M) {
     let mut rx = FrameReader::default();
     while let Ok(Some(event)) = rx.recv_blocking::<Event>(fd.as_raw_fd()) {
         if events.send(wrap(Some(event))).is_err() {

@@ -45,9 +45,9 @@ type Res<T> = Result<T, String>;
 fn allowed(action: &str) -> Option<&'static [&'static str]> {
     Some(match action {
         "process" => &["var", "target", "args", "name"],
-        "start" | "terminate" | "kill" => &["on"],
-        "join" => &["on", "timeout"],
-        "is_alive" | "exitcode" => &["on", "into"],
+        "start" | "terminate" | "kill" | "close" | "with-exit" => &["on"],
+        "join" | "wait" => &["on", "timeout"],
+        "is_alive" | "exitcode" | "ready" => &["on", "into"],
         "pool" => &[
             "var",
             "processes",
@@ -60,10 +60,7 @@ fn allowed(action: &str) -> Option<&'static [&'static str]> {
             &["on", "func", "items", "range", "chunksize", "into"]
         }
         "get" => &["on", "timeout", "into"],
-        "wait" => &["on", "timeout"],
-        "ready" => &["on", "into"],
         "for" => &["on", "print", "into"],
-        "close" | "with-exit" => &["on"],
         "print" => &["text"],
         "sleep" => &["seconds"],
         "clock" | "note" => &[],
@@ -162,8 +159,8 @@ fn context(method: Option<StartMethod>) -> String {
     }
 }
 
-fn need<'a, T>(v: &'a Option<T>, field: &str) -> Res<&'a T> {
-    v.as_ref().ok_or_else(|| format!("missing field '{field}'"))
+fn need<'a, T>(v: Option<&'a T>, field: &str) -> Res<&'a T> {
+    v.ok_or_else(|| format!("missing field '{field}'"))
 }
 
 fn func(name: &str) -> Res<Func> {
@@ -259,16 +256,30 @@ impl Compiler<'_> {
     }
 
     fn on(&self, s: &RawStep, kinds: &[Kind]) -> Res<(usize, Kind, String)> {
-        let name = need(&s.on, "on")?;
+        let name = need(s.on.as_ref(), "on")?;
         let (slot, kind) = self.expect(name, kinds)?;
         Ok((slot, kind, name.clone()))
     }
 
     fn op(&mut self, s: &RawStep) -> Res<(Op, String)> {
-        use Kind::{Async, Iter, Pool, Process, Value};
-        let a = s.action.as_str();
-        Ok(match a {
-            "process" => self.process(s)?,
+        match s.action.as_str() {
+            "process" => self.process(s),
+            "pool" => self.pool(s),
+            "apply" | "apply_async" | "map" | "map_async" | "imap" | "imap_unordered"
+            | "starmap" | "starmap_async" => self.submit(s),
+            "signal" => self.signal(s),
+            "start" | "join" | "terminate" | "kill" | "is_alive" | "exitcode" => {
+                self.process_call(s)
+            }
+            "get" | "wait" | "ready" | "for" => self.result_call(s),
+            _ => self.main_call(s),
+        }
+    }
+
+    /// A call on a Process (`join` also on a Pool).
+    fn process_call(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        use Kind::{Pool, Process, Value};
+        Ok(match s.action.as_str() {
             "start" => {
                 let (slot, _, n) = self.on(s, &[Process])?;
                 (Op::Start { slot }, format!("{n}.start()"))
@@ -311,9 +322,14 @@ impl Compiler<'_> {
                 let into = self.into(s, Value)?;
                 (Op::ExitCode { slot, into }, format!("print({n}.exitcode)"))
             }
-            "pool" => self.pool(s)?,
-            "apply" | "apply_async" | "map" | "map_async" | "imap" | "imap_unordered"
-            | "starmap" | "starmap_async" => self.submit(s)?,
+            _ => return Err("unknown action".into()),
+        })
+    }
+
+    /// Taking results: an `AsyncResult`'s `get`/`wait`/`ready`, or iterating an imap.
+    fn result_call(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        use Kind::{Async, Iter, Value};
+        Ok(match s.action.as_str() {
             "get" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
                 let into = self.into(s, Value)?;
@@ -355,6 +371,14 @@ impl Compiler<'_> {
                     format!("for result in {n}:\n    {body}"),
                 )
             }
+            _ => return Err("unknown action".into()),
+        })
+    }
+
+    /// What the main process does itself, and leaving a pool.
+    fn main_call(&mut self, s: &RawStep) -> Res<(Op, String)> {
+        use Kind::Pool;
+        Ok(match s.action.as_str() {
             "close" => {
                 let (slot, _, n) = self.on(s, &[Pool])?;
                 (Op::Close { slot }, format!("{n}.close()"))
@@ -367,18 +391,17 @@ impl Compiler<'_> {
                 )
             }
             "print" => {
-                let text = need(&s.text, "text")?;
+                let text = need(s.text.as_ref(), "text")?;
                 let pieces = self.template(text)?;
                 (Op::Print { pieces }, format!("print(f{text:?})"))
             }
             "sleep" => {
-                let secs = *need(&s.seconds, "seconds")?;
+                let secs = *need(s.seconds.as_ref(), "seconds")?;
                 if !(0.0..=3600.0).contains(&secs) {
                     return Err("seconds must be between 0 and 3600".into());
                 }
                 (Op::Sleep { seconds: secs }, format!("time.sleep({secs})"))
             }
-            "signal" => self.signal(s)?,
             "clock" => (Op::Clock, "start = time.time()".into()),
             "note" => (Op::Note, "pass".into()),
             _ => return Err("unknown action".into()),
@@ -386,8 +409,8 @@ impl Compiler<'_> {
     }
 
     fn process(&mut self, s: &RawStep) -> Res<(Op, String)> {
-        let var = need(&s.var, "var")?.clone();
-        let f = func(need(&s.target, "target")?)?;
+        let var = need(s.var.as_ref(), "var")?.clone();
+        let f = func(need(s.target.as_ref(), "target")?)?;
         let args = values(s.args.as_deref().unwrap_or(&[]))?;
         check_arity(f, args.len())?;
         let slot = self.define(&var, Kind::Process)?;
@@ -414,7 +437,7 @@ impl Compiler<'_> {
     }
 
     fn pool(&mut self, s: &RawStep) -> Res<(Op, String)> {
-        let var = need(&s.var, "var")?.clone();
+        let var = need(s.var.as_ref(), "var")?.clone();
         let initializer = match &s.initializer {
             Some(name) => {
                 let f = func(name)?;
@@ -450,7 +473,8 @@ impl Compiler<'_> {
             notes.push(format!("maxtasksperchild={m}"));
         }
         if !notes.is_empty() {
-            py.push_str(&format!("  # run with {}", notes.join(", ")));
+            py.push_str("  # run with ");
+            py.push_str(&notes.join(", "));
         }
         let op = Op::NewPool {
             slot,
@@ -462,7 +486,7 @@ impl Compiler<'_> {
         Ok((op, py))
     }
 
-    fn items(&self, s: &RawStep, star: bool) -> Res<Items> {
+    fn items(s: &RawStep, star: bool) -> Res<Items> {
         let list: Vec<Value> = match (&s.items, &s.range) {
             (Some(_), Some(_)) => return Err("give 'items' or 'range', not both".into()),
             (Some(items), None) => values(items)?,
@@ -508,7 +532,7 @@ impl Compiler<'_> {
             _ => SubmitKind::StarmapAsync,
         };
         let (pool, _, n) = self.on(s, &[Kind::Pool])?;
-        let f = func(need(&s.func, "func")?)?;
+        let f = func(need(s.func.as_ref(), "func")?)?;
         let star = matches!(kind, SubmitKind::Starmap | SubmitKind::StarmapAsync);
         let (items, arg_text) = if kind.single() {
             if s.items.is_some() || s.range.is_some() {
@@ -521,7 +545,7 @@ impl Compiler<'_> {
             if s.args.is_some() {
                 return Err("map-like calls take 'items' (or 'range'), not 'args'".into());
             }
-            let items = self.items(s, star)?;
+            let items = Self::items(s, star)?;
             let text = match &s.range {
                 Some(r) => format!(
                     "range({})",

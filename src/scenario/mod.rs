@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::engine::program::{Program, RunSettings};
+use crate::engine::program::{Program, RunSettings, StartMethod};
 
 pub use compile::compile;
 
@@ -319,7 +319,7 @@ fn settings(file: &ScenarioFile, o: &Overrides) -> Result<RunSettings, String> {
         (Some(m), _) => *m,
         (None, Some(s)) => ValueEnum::from_str(s, false)
             .map_err(|_| format!("start_method '{s}' is not fork, spawn or forkserver"))?,
-        (None, None) => Default::default(),
+        (None, None) => StartMethod::default(),
     };
     let per_item = match (&o.cost, &file.cost) {
         (Some(d), _) => *d,
@@ -330,7 +330,7 @@ fn settings(file: &ScenarioFile, o: &Overrides) -> Result<RunSettings, String> {
         (Some(k), _) => *k,
         (None, Some(s)) => ValueEnum::from_str(s, false)
             .map_err(|_| format!("cost_kind '{s}' is not spin or sleep"))?,
-        (None, None) => Default::default(),
+        (None, None) => crate::workload::CostKind::default(),
     };
     Ok(RunSettings {
         start_method,

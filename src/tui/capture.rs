@@ -18,7 +18,7 @@ use crate::session::Feed;
 use super::Runtime;
 
 /// The longest a screenshot waits for its moment.
-const PATIENCE: Duration = Duration::from_secs(120);
+const PATIENCE: Duration = Duration::from_mins(2);
 
 /// When to take the picture.
 #[derive(Clone, Debug, PartialEq)]

@@ -176,7 +176,7 @@ impl Runtime {
         } else if self.ticking() {
             TICK
         } else {
-            Duration::from_secs(3600)
+            Duration::from_hours(1)
         }
     }
 
@@ -201,7 +201,7 @@ impl Runtime {
             // Keys first, always; then engine events up to a time budget.
             while let Ok(event) = input.try_recv() {
                 urgent = true;
-                if let Some(msg) = self.input_msg(event)
+                if let Some(msg) = self.input_msg(&event)
                     && self.take(msg, term)?
                 {
                     return Ok(());
@@ -249,7 +249,7 @@ impl Runtime {
     /// The next message from any source, waiting at most `wait`.
     fn next(&self, input: &flume::Receiver<Input>, wait: Duration) -> Option<Msg> {
         let msg = flume::Selector::new()
-            .recv(input, |i| i.ok().map(|i| self.input_msg(i)))
+            .recv(input, |i| i.ok().map(|i| self.input_msg(&i)))
             .recv(self.session.signals(), |s| s.ok().map(|_| Some(Msg::Quit)))
             .recv(self.session.feed(), |f| f.ok().map(|f| Some(feed_msg(f))))
             .wait_timeout(wait)
@@ -258,11 +258,11 @@ impl Runtime {
         msg.flatten()
     }
 
-    fn input_msg(&self, input: Input) -> Option<Msg> {
+    fn input_msg(&self, input: &Input) -> Option<Msg> {
         match input {
-            Input::Key(k) => Some(Msg::Key(k)),
-            Input::Mouse(m) => crate::ui::pointer(&self.app, &m).map(Msg::Pointer),
-            Input::Resize(w, h) => Some(Msg::Resize(w, h)),
+            Input::Key(k) => Some(Msg::Key(*k)),
+            Input::Mouse(m) => crate::ui::pointer(&self.app, m).map(Msg::Pointer),
+            Input::Resize(w, h) => Some(Msg::Resize(*w, *h)),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders};
 use super::theme::Theme;
 
 /// A bordered pane with its title in bold.
-pub fn block(title: String, theme: Theme, focused: bool) -> Block<'static> {
+pub fn block(title: &str, theme: Theme, focused: bool) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))

@@ -43,7 +43,7 @@ fn spin_for(duration: Duration) {
     let mut x: u64 = 1;
     while thread_cpu_time() < until {
         for _ in 0..1000 {
-            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
         }
     }
 }
@@ -354,14 +354,14 @@ mod tests {
         }
     }
 
-    fn run_collect(call: Call) -> (Result<Value, Raised>, Vec<String>) {
+    fn run_collect(call: &Call) -> (Result<Value, Raised>, Vec<String>) {
         let mut out = Lines(vec![]);
         let mut ctx = Context {
             cost: Cost::default(),
             out: &mut out,
             process_name: "Process-1",
         };
-        let r = run(&call, &mut ctx);
+        let r = run(call, &mut ctx);
         (r, out.0)
     }
 
@@ -371,7 +371,7 @@ mod tests {
             func: Func::Squares,
             args: vec![Value::List(vec![Value::Int(11), Value::Int(22)])],
         };
-        let (r, lines) = run_collect(call);
+        let (r, lines) = run_collect(&call);
         assert_eq!(r, Ok(Value::None));
         assert_eq!(lines[0], "Calculating the squares of a given number ....");
         assert_eq!(lines[1], "The square of 11 is 121 \n");
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn q6_number_forms_print_bare_results() {
-        let (_, lines) = run_collect(Call {
+        let (_, lines) = run_collect(&Call {
             func: Func::Powers,
             args: vec![Value::Int(13), Value::Int(5)],
         });
@@ -390,7 +390,7 @@ mod tests {
     #[test]
     fn pool_functions_return_values_and_failures_name_the_exception() {
         assert_eq!(
-            run_collect(Call {
+            run_collect(&Call {
                 func: Func::Cube,
                 args: vec![Value::Int(12)]
             })
@@ -398,14 +398,14 @@ mod tests {
             Ok(Value::Int(1728))
         );
         assert_eq!(
-            run_collect(Call {
+            run_collect(&Call {
                 func: Func::Power,
                 args: vec![Value::Int(2), Value::Int(10)]
             })
             .0,
             Ok(Value::Int(1024))
         );
-        let (r, _) = run_collect(Call {
+        let (r, _) = run_collect(&Call {
             func: Func::Fail,
             args: vec![Value::Int(3)],
         });
@@ -413,7 +413,7 @@ mod tests {
             r,
             Err(Raised("ValueError: fail(3) raised on purpose".into()))
         );
-        let (r, _) = run_collect(Call {
+        let (r, _) = run_collect(&Call {
             func: Func::Power,
             args: vec![Value::Int(10), Value::Int(60)],
         });

@@ -34,7 +34,7 @@ pub fn pooltop(args: &[&str], limit: Duration) -> Run {
         panic!("pooltop {args:?} did not finish within {limit:?}");
     });
     Run {
-        status,
+        status: Some(status),
         stdout: join(out),
         stderr: join(err),
     }
@@ -52,13 +52,14 @@ fn join(h: std::thread::JoinHandle<String>) -> String {
     h.join().unwrap_or_default()
 }
 
-/// Waits for `child` to exit, up to `limit`. `None` on timeout.
-pub fn wait_deadline(child: &mut Child, limit: Duration) -> Option<Option<i32>> {
+/// Waits for `child` to exit, up to `limit`: its exit code, or 128+N when killed by
+/// signal N, as a shell reports it. `None` on timeout.
+pub fn wait_deadline(child: &mut Child, limit: Duration) -> Option<i32> {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             use std::os::unix::process::ExitStatusExt;
-            return Some(status.code().or(status.signal().map(|s| 128 + s)));
+            return status.code().or(status.signal().map(|s| 128 + s));
         }
         if Instant::now() >= deadline {
             return None;

@@ -44,7 +44,7 @@ impl Widget for &Help<'_> {
         Clear.render(window, buf);
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(block("Help".into(), theme, true))
+            .block(block("Help", theme, true))
             .render(window, buf);
     }
 }

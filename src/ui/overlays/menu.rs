@@ -51,7 +51,7 @@ impl Widget for Menu<'_> {
         let window = centered(area, self.width, lines.len() as u16 + 2);
         Clear.render(window, buf);
         Paragraph::new(lines)
-            .block(block(self.title, theme, true))
+            .block(block(&self.title, theme, true))
             .render(window, buf);
     }
 }

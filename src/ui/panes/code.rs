@@ -99,7 +99,7 @@ impl Widget for &Code<'_> {
             "{question}{} · n next line · s run · r restart",
             scenario.name
         );
-        let b = block(title, theme, false);
+        let b = block(&title, theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         let width = inner.width.max(10) as usize;

@@ -77,7 +77,7 @@ impl CpuMeters<'_> {
 
 impl Widget for &CpuMeters<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let b = block("CPU · 100% = one core".into(), self.theme, false);
+        let b = block("CPU · 100% = one core", self.theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         let cores = &self.app.world.cpu.cores;

@@ -18,8 +18,7 @@ pub struct Events<'a> {
 impl Widget for &Events<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = self.theme;
-        let title = "Events · Python calls and what they returned".to_string();
-        let b = block(title, theme, false);
+        let b = block("Events · Python calls and what they returned", theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         let log = &self.app.world.log;

@@ -108,7 +108,7 @@ impl Interleaved<'_> {
         } else {
             "Output · interleaved, as it arrived".into()
         };
-        let b = block(title, self.theme, self.focused);
+        let b = block(&title, self.theme, self.focused);
         let inner = b.inner(area);
         b.render(area, buf);
         let height = inner.height as usize;
@@ -194,7 +194,7 @@ impl PerProcess<'_> {
         let rows = (area.height / 5).clamp(1, 3) as usize;
         let pids = self.pids(cols * rows);
         if pids.is_empty() {
-            let b = block("Output · per process".into(), self.theme, false);
+            let b = block("Output · per process", self.theme, false);
             let inner = b.inner(area);
             b.render(area, buf);
             Paragraph::new(Span::styled("nothing printed yet", self.theme.dim()))
@@ -227,7 +227,7 @@ impl Program<'_> {
     fn render(&self, area: Rect, buf: &mut Buffer) {
         let (steps, theme) = (&self.app.world.scenario.program.steps, self.theme);
         let title = format!("The program · {} lines · s runs it, n steps", steps.len());
-        let b = block(title, theme, false);
+        let b = block(&title, theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         let mut lines = Vec::new();

@@ -204,7 +204,7 @@ impl Widget for &Processes<'_> {
         Table::new(rows, cols.iter().map(|c| c.1))
             .header(header)
             .column_spacing(1)
-            .block(block(title, theme, focused))
+            .block(block(&title, theme, focused))
             .render(area, buf);
     }
 }

@@ -111,7 +111,7 @@ impl Tasks<'_> {
 impl Widget for &Tasks<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (world, theme) = (&self.app.world, self.theme);
-        let b = block("Tasks".into(), theme, false);
+        let b = block("Tasks", theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         let width = inner.width as usize;

@@ -139,7 +139,7 @@ impl Measurements<'_> {
 impl Widget for &Measurements<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (measures, theme) = (&self.app.world.run.measures, self.theme);
-        let b = block("Measured times · v next view".into(), theme, false);
+        let b = block("Measured times · v next view", theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         if measures.is_empty() {

@@ -51,11 +51,7 @@ fn method_row(method: StartMethod, rows: &[&ProcRow]) -> Option<Line<'static>> {
 impl Widget for &StartMethods<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (world, theme) = (&self.app.world, self.theme);
-        let b = block(
-            "Start methods side by side · v next view".into(),
-            theme,
-            false,
-        );
+        let b = block("Start methods side by side · v next view", theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         let heading = format!(

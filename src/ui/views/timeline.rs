@@ -75,11 +75,7 @@ impl Timeline<'_> {
 impl Widget for &Timeline<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (world, theme) = (&self.app.world, self.theme);
-        let b = block(
-            "Timeline · one lane per worker · v next view".into(),
-            theme,
-            false,
-        );
+        let b = block("Timeline · one lane per worker · v next view", theme, false);
         let inner = b.inner(area);
         b.render(area, buf);
         let workers: Vec<&ProcRow> = world
