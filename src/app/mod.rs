@@ -30,6 +30,13 @@ impl App {
         }
     }
 
+    /// The same app drawn for a terminal of this size.
+    #[must_use]
+    pub fn sized(mut self, size: (u16, u16)) -> App {
+        self.ui.size = size;
+        self
+    }
+
     pub fn selected_proc(&self) -> Option<&ProcRow> {
         match self.ui.selection {
             Selection::Row(id) => self.world.row(id),

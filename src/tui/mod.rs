@@ -92,8 +92,7 @@ impl Runtime {
         size: (u16, u16),
     ) -> std::io::Result<Runtime> {
         let session = Session::start(Some(refresh))?;
-        let mut app = App::new(scenario, use_color());
-        app.ui.size = size;
+        let app = App::new(scenario, use_color()).sized(size);
         Ok(Runtime { app, session })
     }
 
@@ -158,7 +157,6 @@ impl Runtime {
     }
 
     fn shutdown(&mut self) {
-        self.app.ui.leaving = true;
         self.session.shutdown(DRIVER_GRACE);
     }
 
