@@ -792,3 +792,616 @@ fn lose_chunk(host: &mut impl Emit, call: &mut CallState, r: ChunkRef, death: &D
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A set of children that only records what the pool asks of it.
+    #[derive(Default)]
+    struct Fake {
+        events: Vec<EventKind>,
+        names: Vec<String>,
+        sent: Vec<(WorkerId, ToWorker)>,
+        signals: Vec<(WorkerId, i32)>,
+        refuse_starts: bool,
+        shutting_down: bool,
+    }
+
+    impl Emit for Fake {
+        fn emit(&mut self, kind: EventKind) {
+            self.events.emit(kind);
+        }
+    }
+
+    impl Workers for Fake {
+        fn start_worker(&mut self, _: usize, method: StartMethod, _: Job) -> io::Result<WorkerId> {
+            if self.refuse_starts {
+                return Err(io::Error::other("out of processes"));
+            }
+            let id = self.names.len();
+            self.names
+                .push(format!("{}-{}", method.pool_worker_prefix(), id + 1));
+            Ok(id)
+        }
+
+        fn send(&mut self, worker: WorkerId, msg: &ToWorker) {
+            self.sent.push((worker, msg.clone()));
+        }
+
+        fn signal(&mut self, worker: WorkerId, signal: i32) -> io::Result<()> {
+            self.signals.push((worker, signal));
+            Ok(())
+        }
+
+        fn pid(&self, worker: WorkerId) -> i32 {
+            1000 + worker as i32
+        }
+
+        fn name(&self, worker: WorkerId) -> &str {
+            &self.names[worker]
+        }
+
+        fn shutting_down(&self) -> bool {
+            self.shutting_down
+        }
+    }
+
+    impl Fake {
+        /// The chunks sent to `w` so far, with their task numbers.
+        fn chunks_to(&self, w: WorkerId) -> Vec<(ChunkRef, Vec<u64>)> {
+            self.sent
+                .iter()
+                .filter_map(|(to, msg)| match msg {
+                    ToWorker::Chunk { chunk, items, .. } if *to == w => Some((
+                        ChunkRef::decode(*chunk),
+                        items.iter().map(|(task, _)| *task).collect(),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn stops(&self) -> Vec<WorkerId> {
+            self.sent
+                .iter()
+                .filter(|(_, msg)| matches!(msg, ToWorker::Stop))
+                .map(|(to, _)| *to)
+                .collect()
+        }
+
+        fn lost(&self) -> Vec<(u64, i32, String, Option<i32>, i32)> {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    EventKind::TaskLost {
+                        task,
+                        pid,
+                        name,
+                        signal,
+                        exitcode,
+                    } => Some((*task, *pid, name.clone(), *signal, *exitcode)),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn errors(&self) -> Vec<&str> {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    EventKind::Error { message, .. } => Some(message.as_str()),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn pool_states(&self) -> Vec<(usize, PoolStateName)> {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    EventKind::PoolState {
+                        processes, state, ..
+                    } => Some((*processes, *state)),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn pool_of(processes: usize, maxtasks: Option<u32>) -> (Pools, Fake) {
+        let mut pools = Pools::default();
+        let mut fake = Fake::default();
+        let pool = pools
+            .new_pool(
+                &mut fake,
+                "pool".into(),
+                processes,
+                None,
+                maxtasks,
+                StartMethod::Fork,
+            )
+            .expect("the fake starts workers");
+        assert_eq!(pool, 0);
+        (pools, fake)
+    }
+
+    fn range(n: i64) -> Items {
+        Items::Range { start: 0, stop: n }
+    }
+
+    fn ready(pools: &mut Pools, fake: &mut Fake, w: WorkerId) {
+        pools.on_message(fake, 0, w, FromWorker::Ready);
+    }
+
+    /// Worker `w` starts every task of chunk `r`, then returns `task * 10` for each.
+    fn run_chunk(pools: &mut Pools, fake: &mut Fake, w: WorkerId, r: ChunkRef) {
+        let (_, tasks) = fake
+            .chunks_to(w)
+            .into_iter()
+            .find(|(c, _)| *c == r)
+            .expect("the chunk was sent to this worker");
+        for &task in &tasks {
+            pools.on_message(fake, 0, w, FromWorker::Started { task });
+        }
+        let results = tasks
+            .iter()
+            .map(|&t| Ok(Value::Int(i128::from(t) * 10)))
+            .collect();
+        let chunk = r.encode();
+        pools.on_message(fake, 0, w, FromWorker::ChunkDone { chunk, results });
+    }
+
+    fn chunk(call: u32, chunk: u32) -> ChunkRef {
+        ChunkRef { call, chunk }
+    }
+
+    #[test]
+    fn default_chunksize_follows_python() {
+        assert_eq!(default_chunksize(6, 10), 1);
+        assert_eq!(default_chunksize(100, 2), 13);
+        assert_eq!(default_chunksize(100_000, 2), 12_500);
+        assert_eq!(default_chunksize(0, 4), 0);
+    }
+
+    #[test]
+    fn window_keeps_about_a_millisecond_queued() {
+        assert_eq!(window_for(0.0), 1024);
+        assert_eq!(window_for(0.020), 1);
+        assert_eq!(window_for(0.0001), 10);
+    }
+
+    #[test]
+    fn map_is_cut_into_chunks_of_pythons_default_size() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::Map,
+            Func::Square,
+            range(100),
+            None,
+        );
+        let lens: Vec<usize> = pools.call(call).chunks.iter().map(|c| c.len).collect();
+        assert_eq!(lens, [13, 13, 13, 13, 13, 13, 13, 9]);
+        assert!(fake.events.iter().any(|e| matches!(
+            e,
+            EventKind::CallSubmitted {
+                len: 100,
+                chunksize: 13,
+                ..
+            }
+        )));
+        let imap = pools.submit(&mut fake, 0, SubmitKind::Imap, Func::Square, range(5), None);
+        assert_eq!(pools.call(imap).chunks.len(), 5, "imap defaults to 1");
+        let given = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::Map,
+            Func::Square,
+            range(70),
+            Some(30),
+        );
+        let lens: Vec<usize> = pools.call(given).chunks.iter().map(|c| c.len).collect();
+        assert_eq!(lens, [30, 30, 10]);
+    }
+
+    #[test]
+    fn only_ready_workers_with_room_are_fed() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::Map,
+            Func::Square,
+            range(40),
+            Some(10),
+        );
+        pools.dispatch(&mut fake, 0);
+        assert!(fake.sent.is_empty(), "no worker is ready yet");
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        // A new worker's window is one chunk.
+        assert_eq!(fake.chunks_to(0), [(chunk(0, 0), (0..10).collect())]);
+        assert!(fake.chunks_to(1).is_empty());
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        assert_eq!(pools.call(0).done, 10);
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(0)[1].0, chunk(0, 1));
+        let done = fake.events.iter().find_map(|e| match e {
+            EventKind::TaskDone {
+                task: 3,
+                pid,
+                name,
+                result,
+            } => Some((*pid, name.clone(), result.clone())),
+            _ => None,
+        });
+        assert_eq!(
+            done,
+            Some((1000, "ForkPoolWorker-1".into(), Value::Int(30)))
+        );
+    }
+
+    #[test]
+    fn a_dead_worker_loses_its_started_chunk_and_requeues_the_rest_first() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(3),
+            Some(1),
+        );
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(1),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.list[0].workers[0].window = 3;
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(0).len(), 3);
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 0 });
+
+        pools.on_worker_exit(&mut fake, 0, 0, -libc::SIGKILL);
+
+        let worker = "ForkPoolWorker-1".to_string();
+        assert_eq!(fake.lost(), [(0, 1000, worker, Some(libc::SIGKILL), -9)]);
+        assert_eq!(
+            pools.call(0).results[0],
+            Some(Err(
+                "WorkerLostError: task #0 square(0) was lost: ForkPoolWorker-1 (pid 1000) was killed by SIGKILL".into()
+            ))
+        );
+        let pending: Vec<ChunkRef> = pools.list[0].pending.iter().copied().collect();
+        assert_eq!(pending, [chunk(0, 1), chunk(0, 2), chunk(1, 0)]);
+        assert_eq!(fake.names.len(), 2, "a replacement was started");
+        assert_eq!(pools.get(0).worker(0), Some(1));
+    }
+
+    #[test]
+    fn a_lost_task_says_how_its_worker_exited() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let items = Items::List(vec![vec![Value::Int(7)]]);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::ApplyAsync,
+            Func::Cube,
+            items,
+            None,
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 0 });
+        pools.on_worker_exit(&mut fake, 0, 0, 1);
+        assert_eq!(fake.lost()[0].3, None);
+        assert!(pools.call(call).complete());
+        assert_eq!(
+            pools.call_mut(call).take_outcome(),
+            Err(
+                "WorkerLostError: task #0 cube(7) was lost: ForkPoolWorker-1 (pid 1000) exited with code 1"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn maxtasksperchild_stops_feeding_then_the_worker_is_replaced() {
+        let (mut pools, mut fake) = pool_of(1, Some(2));
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(4),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.list[0].workers[0].window = 10;
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(0).len(), 2);
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 1));
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(
+            fake.chunks_to(0).len(),
+            2,
+            "a worker takes maxtasks chunks, no more"
+        );
+
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+
+        assert!(fake.lost().is_empty());
+        assert_eq!(fake.names.len(), 2);
+        ready(&mut pools, &mut fake, 1);
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(1)[0].0, chunk(0, 2));
+    }
+
+    #[test]
+    fn terminate_cancels_pending_calls_and_signals_every_worker() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(10),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        ready(&mut pools, &mut fake, 1);
+        pools.dispatch(&mut fake, 0);
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 0 });
+
+        pools.terminate(&mut fake, 0);
+
+        assert_eq!(pools.get(0).state(), PoolStateName::Terminate);
+        assert_eq!(
+            fake.pool_states().last(),
+            Some(&(2, PoolStateName::Terminate))
+        );
+        assert_eq!(
+            pools.call(call).cancelled(),
+            Some(
+                "RuntimeError: the pool was terminated before this result was ready (Python would wait forever)"
+            )
+        );
+        assert_eq!(fake.signals, [(0, libc::SIGTERM), (1, libc::SIGTERM)]);
+        assert!(pools.list[0].pending.is_empty());
+        pools.on_worker_exit(&mut fake, 0, 0, -libc::SIGTERM);
+        assert!(
+            fake.lost().is_empty(),
+            "a terminated pool loses nothing more"
+        );
+        assert_eq!(fake.names.len(), 2, "and replaces nobody");
+    }
+
+    #[test]
+    fn close_drains_the_queue_then_sends_each_worker_one_stop() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(2),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        ready(&mut pools, &mut fake, 1);
+        pools.dispatch(&mut fake, 0);
+        pools.close(&mut fake, 0);
+        assert_eq!(fake.pool_states().last(), Some(&(2, PoolStateName::Close)));
+        pools.dispatch(&mut fake, 0);
+        assert!(fake.stops().is_empty(), "both workers are busy");
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        pools.dispatch(&mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.stops(), [0]);
+        run_chunk(&mut pools, &mut fake, 1, chunk(0, 1));
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.stops(), [0, 1]);
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+        pools.on_worker_exit(&mut fake, 0, 1, 0);
+        assert_eq!(fake.names.len(), 2, "a drained closed pool replaces nobody");
+        assert!(!pools.get(0).has_workers());
+    }
+
+    #[test]
+    fn a_closed_pool_sends_no_stop_while_chunks_wait() {
+        // The worker is idle only because it has taken its maxtasksperchild.
+        let (mut pools, mut fake) = pool_of(1, Some(1));
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(2),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        pools.close(&mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        assert!(fake.stops().is_empty());
+    }
+
+    #[test]
+    fn a_closed_pool_replaces_a_worker_while_tasks_remain() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(2),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        pools.close(&mut fake, 0);
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+        assert_eq!(fake.names.len(), 2);
+    }
+
+    #[test]
+    fn resize_retires_idle_workers_first() {
+        let (mut pools, mut fake) = pool_of(3, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(3),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        ready(&mut pools, &mut fake, 2);
+        pools.list[0].workers[2].window = 2;
+        pools.dispatch(&mut fake, 0);
+        // Worker 0 holds one chunk, worker 1 (not ready) none, worker 2 two.
+
+        pools.resize(&mut fake, 0, 1);
+
+        assert_eq!(fake.stops(), [1, 0]);
+        assert_eq!(fake.pool_states().last(), Some(&(1, PoolStateName::Run)));
+        pools.resize(&mut fake, 0, 3);
+        assert_eq!(fake.names.len(), 5, "stopping workers do not count");
+        assert_eq!(fake.pool_states().last(), Some(&(3, PoolStateName::Run)));
+    }
+
+    #[test]
+    fn five_failed_starts_in_a_row_stop_the_pool() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(1),
+            None,
+        );
+        for w in 0..5 {
+            assert_eq!(pools.get(0).worker(0), Some(w));
+            pools.on_worker_exit(&mut fake, 0, w, 1);
+        }
+        assert_eq!(fake.names.len(), 5);
+        assert_eq!(
+            fake.errors(),
+            ["RuntimeError: pool 'pool' stopped replacing workers: 5 in a row died while starting"]
+        );
+        assert_eq!(
+            pools.call(call).cancelled(),
+            Some("RuntimeError: pool workers keep dying while starting")
+        );
+        assert_eq!(
+            fake.pool_states().last(),
+            Some(&(1, PoolStateName::Terminate))
+        );
+    }
+
+    #[test]
+    fn only_deaths_before_ready_count_as_failed_starts() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        for w in 0..4 {
+            pools.on_worker_exit(&mut fake, 0, w, 1);
+        }
+        ready(&mut pools, &mut fake, 4);
+        // A worker that got ready and then died started fine; the count starts over.
+        pools.on_worker_exit(&mut fake, 0, 4, 1);
+        for w in 5..9 {
+            pools.on_worker_exit(&mut fake, 0, w, 1);
+        }
+        assert!(fake.errors().is_empty());
+        assert_eq!(fake.names.len(), 10);
+    }
+
+    #[test]
+    fn nothing_is_replaced_while_the_driver_shuts_down() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        fake.shutting_down = true;
+        pools.on_worker_exit(&mut fake, 0, 0, -libc::SIGTERM);
+        assert_eq!(fake.names.len(), 1);
+    }
+
+    #[test]
+    fn a_worker_that_cannot_start_is_an_oserror() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        fake.refuse_starts = true;
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+        assert_eq!(
+            fake.errors(),
+            ["OSError: cannot start a pool worker: out of processes"]
+        );
+    }
+
+    #[test]
+    fn imap_yields_by_position_and_imap_unordered_by_completion() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let imap = pools.submit(&mut fake, 0, SubmitKind::Imap, Func::Square, range(3), None);
+        let unordered = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::ImapUnordered,
+            Func::Square,
+            range(3),
+            None,
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.list[0].workers[0].window = 6;
+        pools.dispatch(&mut fake, 0);
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 2));
+        run_chunk(&mut pools, &mut fake, 0, chunk(1, 2));
+        assert_eq!(
+            pools.call(imap).yielded(0),
+            None,
+            "imap waits for the first item"
+        );
+        assert_eq!(
+            pools.call(unordered).yielded(0),
+            Some(&Ok(Value::Int(50))),
+            "task 5 finished first"
+        );
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        assert_eq!(pools.call(imap).yielded(0), Some(&Ok(Value::Int(0))));
+        assert_eq!(pools.call(imap).yielded(1), None);
+    }
+
+    #[test]
+    fn get_raises_the_first_error_by_position() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(3),
+            Some(3),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        let results = vec![
+            Ok(Value::Int(0)),
+            Err(Raised("ValueError: one".into())),
+            Err(Raised("ValueError: two".into())),
+        ];
+        let done = FromWorker::ChunkDone {
+            chunk: chunk(0, 0).encode(),
+            results,
+        };
+        pools.on_message(&mut fake, 0, 0, done);
+        assert_eq!(
+            pools.call_mut(call).take_outcome(),
+            Err("ValueError: one".into())
+        );
+    }
+}
