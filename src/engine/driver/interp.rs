@@ -17,7 +17,7 @@ use super::machine::{Machine, ProcessObj};
 
 /// A scenario variable at run time.
 #[derive(Clone, Debug, Default)]
-pub enum SlotVal {
+enum SlotVal {
     #[default]
     Empty,
     Process(usize),
@@ -408,23 +408,10 @@ impl Interp {
             Op::Join { slot, timeout } => {
                 self.with_process(m, slot, |_, m, p| join_process(m, p, timeout))
             }
-            Op::Terminate { slot } => self.with_process(m, slot, |_, m, p| {
-                signal_process(m, p, libc::SIGTERM, "terminate")
-            }),
-            Op::Kill { slot } => self.with_process(m, slot, |_, m, p| {
-                signal_process(m, p, libc::SIGKILL, "kill")
-            }),
-            Op::IsAlive { slot, into } => self.with_process(m, slot, |i, m, p| {
-                let alive = process_alive(m, p);
-                i.give(into, Value::Bool(alive))
-            }),
-            Op::ExitCode { slot, into } => self.with_process(m, slot, |i, m, p| {
-                let code = process_exitcode(m, p);
-                i.give(
-                    into,
-                    code.map_or(Value::None, |c| Value::Int(i128::from(c))),
-                )
-            }),
+            Op::Terminate { slot } => self.signal_process(m, slot, libc::SIGTERM, "terminate"),
+            Op::Kill { slot } => self.signal_process(m, slot, libc::SIGKILL, "kill"),
+            Op::IsAlive { slot, into } => self.is_alive(m, slot, into),
+            Op::ExitCode { slot, into } => self.exitcode(m, slot, into),
             Op::NewPool {
                 slot,
                 processes,
@@ -455,24 +442,14 @@ impl Interp {
                 into,
             } => self.wait_for(m, slot, timeout, into, false),
             Op::Wait { slot, timeout } => self.wait_for(m, slot, timeout, None, true),
-            Op::Ready { slot, into } => self.with_async(m, slot, |i, m, call| {
-                let ready = m.pools.call(call).complete();
-                i.give(into, Value::Bool(ready))
-            }),
+            Op::Ready { slot, into } => self.ready(m, slot, into),
             Op::Iterate { slot, print, into } => self.iterate_over(slot, print, into),
-            Op::Close { slot } => self.with_pool(m, slot, |_, m, p| {
-                m.pools.close(&mut m.outbox, p);
-                Outcome::Done("None".into())
-            }),
+            Op::Close { slot } => self.with_pool(m, slot, |_, m, p| close_pool(m, p)),
             Op::JoinPool { slot } => self.with_pool(m, slot, |_, m, p| join_pool(m, p)),
             Op::TerminatePool { slot } | Op::WithExit { slot } => {
                 self.with_pool(m, slot, |_, m, p| terminate_pool(m, p))
             }
-            Op::Print { pieces } => {
-                let text = self.render(m, &pieces);
-                print_main(m, &text);
-                Outcome::Done(String::new())
-            }
+            Op::Print { pieces } => self.print(m, &pieces),
             Op::Clock => {
                 self.started = Some(Instant::now());
                 Outcome::Done(String::new())
@@ -483,6 +460,48 @@ impl Interp {
             }),
             Op::Signal { target, signal } => self.signal_step(m, &target, signal),
         }
+    }
+
+    /// `p.terminate()`, `p.kill()`, `os.kill(p.pid, signal)`.
+    fn signal_process(
+        &mut self,
+        m: &mut Machine,
+        slot: Slot,
+        signal: i32,
+        method: &str,
+    ) -> Outcome {
+        self.with_process(m, slot, |_, m, p| signal_process(m, p, signal, method))
+    }
+
+    fn is_alive(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
+        self.with_process(m, slot, |i, m, p| {
+            let alive = process_alive(m, p);
+            i.give(into, Value::Bool(alive))
+        })
+    }
+
+    fn exitcode(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
+        self.with_process(m, slot, |i, m, p| {
+            let code = process_exitcode(m, p);
+            i.give(
+                into,
+                code.map_or(Value::None, |c| Value::Int(i128::from(c))),
+            )
+        })
+    }
+
+    /// `r.ready()`.
+    fn ready(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
+        self.with_async(m, slot, |i, m, call| {
+            let ready = m.pools.call(call).complete();
+            i.give(into, Value::Bool(ready))
+        })
+    }
+
+    fn print(&mut self, m: &mut Machine, pieces: &[Piece]) -> Outcome {
+        let text = self.render(m, pieces);
+        print_main(m, &text);
+        Outcome::Done(String::new())
     }
 
     fn with_process(
@@ -680,9 +699,7 @@ impl Interp {
 
     fn signal_step(&mut self, m: &mut Machine, target: &SignalTarget, signal: i32) -> Outcome {
         match *target {
-            SignalTarget::Process(slot) => {
-                self.with_process(m, slot, |_, m, p| signal_process(m, p, signal, "kill"))
-            }
+            SignalTarget::Process(slot) => self.signal_process(m, slot, signal, "kill"),
             SignalTarget::PoolWorker { pool, busy, index } => self.with_pool(m, pool, |_, m, p| {
                 if busy {
                     return Outcome::Block(Blocked::BusyWorker { pool: p, signal });
@@ -870,6 +887,11 @@ fn process_exitcode(m: &mut Machine, p: usize) -> Option<i32> {
     let id = m.processes[p].child?;
     m.poll_exit(id);
     m.children.get(id).exitcode()
+}
+
+fn close_pool(m: &mut Machine, p: usize) -> Outcome {
+    m.pools.close(&mut m.outbox, p);
+    Outcome::Done("None".into())
 }
 
 fn join_pool(m: &Machine, p: usize) -> Outcome {

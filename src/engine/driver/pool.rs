@@ -1,5 +1,5 @@
-//! Python's `multiprocessing.Pool`: worker upkeep, chunking, feeding, results, and what
-//! a worker's death costs. It owns pools, calls and per-worker bookkeeping; processes only via [`Workers`].
+//! Python's `multiprocessing.Pool`: worker upkeep, chunking, feeding, results, lost tasks.
+//! It owns pools, calls and per-worker bookkeeping, and reaches processes only via [`Workers`].
 
 use std::collections::VecDeque;
 use std::io;
