@@ -1,7 +1,7 @@
 //! The driver: pooltop's `MainProcess`, single-threaded (so `fork` is safe). It owns the
 //! poll loop over the front end's link and every child's descriptors, and runs the commands.
 //!
-//! Imports go one way: `outbox` ← `children`, `pool` ← `machine` ← `interp` ← this module.
+//! Imports go one way: `outbox` ← (`children`, `pool`) ← `machine` ← `interp` ← this module.
 
 mod children;
 mod interp;
