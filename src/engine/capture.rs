@@ -2,7 +2,7 @@
 //! Unix stream socket each, read with `SO_PASSCRED` so every chunk names the PID that wrote it.
 
 use std::io::{self, IoSliceMut};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
 
@@ -27,7 +27,7 @@ impl CaptureStream {
     pub fn new(stream: Stream) -> io::Result<CaptureStream> {
         let (reader, writer) = sys::stream_pair()?;
         setsockopt(&reader, sockopt::PassCred, &true).map_err(io::Error::from)?;
-        sys::set_nonblocking(reader.as_raw_fd(), true)?;
+        sys::set_nonblocking(&reader, true)?;
         // Writers block when the reader falls behind, as a real pipe would.
         Ok(CaptureStream {
             stream,
@@ -36,8 +36,8 @@ impl CaptureStream {
         })
     }
 
-    pub fn reader_fd(&self) -> RawFd {
-        self.reader.as_raw_fd()
+    pub fn reader(&self) -> BorrowedFd<'_> {
+        self.reader.as_fd()
     }
 
     pub fn writer_fd(&self) -> RawFd {
@@ -54,7 +54,7 @@ impl CaptureStream {
             let msg = loop {
                 match recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT) {
                     Ok(msg) => break msg,
-                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(nix::errno::Errno::EINTR) => {}
                     Err(nix::errno::Errno::EAGAIN) => return Ok(None),
                     Err(e) => return Err(e.into()),
                 }

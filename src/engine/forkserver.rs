@@ -2,8 +2,9 @@
 //! that forks workers on request, hands back their pidfds, and reaps and reports them.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
     AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
     sendmsg, socketpair,
@@ -40,7 +41,7 @@ pub fn send_packet<T: serde::Serialize>(sock: RawFd, msg: &T, fd: Option<RawFd>)
     loop {
         match sendmsg::<()>(sock, &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
             Ok(_) => return Ok(()),
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -64,7 +65,7 @@ pub fn recv_packet<T: serde::de::DeserializeOwned>(
                 flags | MsgFlags::MSG_CMSG_CLOEXEC,
             ) {
                 Ok(m) => break m,
-                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(e.into()),
             }
         };
@@ -96,28 +97,24 @@ struct Child {
 pub fn serve(control: RawFd) -> io::Result<()> {
     let me = std::process::id() as i32;
     let mut children: Vec<Child> = Vec::new();
+    // SAFETY: the control socket is ours for the whole life of this process.
+    let control_fd = unsafe { BorrowedFd::borrow_raw(control) };
     loop {
-        let mut fds: Vec<libc::pollfd> = vec![libc::pollfd {
-            fd: control,
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        fds.extend(children.iter().map(|c| libc::pollfd {
-            fd: c.pidfd.as_fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }));
-        // SAFETY: a valid array of pollfds.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
+        let mut fds = vec![PollFd::new(control_fd, PollFlags::POLLIN)];
+        fds.extend(
+            children
+                .iter()
+                .map(|c| PollFd::new(c.pidfd.as_fd(), PollFlags::POLLIN)),
+        );
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
         }
+        let control_ready = fds[0].any().unwrap_or(true);
+        drop(fds);
         reap_exited(control, &mut children)?;
-        if fds[0].revents != 0 {
+        if control_ready {
             match recv_packet::<ToForkserver>(control, MsgFlags::empty())? {
                 None => return Ok(()),
                 Some((ToForkserver::Fork { token }, Some(channel))) => {

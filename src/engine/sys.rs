@@ -2,7 +2,7 @@
 //! pidfds, fork, fd plumbing in a fresh child, and parent-death signals.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::signal::Signal;
 
@@ -92,11 +92,11 @@ pub enum Forked {
 
 /// `fork()`; only sound in a single-threaded process, which the driver and fork server are.
 pub fn fork() -> io::Result<Forked> {
+    use nix::unistd::ForkResult;
     // SAFETY: callers are single-threaded processes, so the child inherits no locked mutexes.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
-        0 => Ok(Forked::Child),
-        pid => Ok(Forked::Parent(pid)),
+    match unsafe { nix::unistd::fork() }? {
+        ForkResult::Child => Ok(Forked::Child),
+        ForkResult::Parent { child } => Ok(Forked::Parent(child.as_raw())),
     }
 }
 
@@ -129,15 +129,12 @@ pub fn dup_onto(from: RawFd, to: RawFd) -> io::Result<()> {
 }
 
 pub fn clear_cloexec(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl on an fd the caller owns.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    // SAFETY: the caller owns `fd` and keeps it open across this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let mut flags = FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD)?);
+    flags.remove(FdFlag::FD_CLOEXEC);
+    fcntl(fd, FcntlArg::F_SETFD(flags))?;
     Ok(())
 }
 
@@ -148,28 +145,26 @@ pub fn close_fds_from(first: RawFd) {
     let rc = unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
     if rc < 0 {
         for fd in first..1024 {
-            // SAFETY: closing an fd we do not use; EBADF is harmless.
-            unsafe { libc::close(fd) };
+            // Most of these are not open; EBADF is harmless.
+            let _ = nix::unistd::close(fd);
         }
     }
 }
 
-pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: fcntl on an fd the caller owns.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let flags = if on {
-        flags | libc::O_NONBLOCK
-    } else {
-        flags & !libc::O_NONBLOCK
-    };
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+pub fn set_nonblocking(fd: impl AsFd, on: bool) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let mut flags = OFlag::from_bits_retain(fcntl(&fd, FcntlArg::F_GETFL)?);
+    flags.set(OFlag::O_NONBLOCK, on);
+    fcntl(&fd, FcntlArg::F_SETFL(flags))?;
     Ok(())
+}
+
+/// Hands freed heap pages back to the kernel, so a fork copies only what is in use.
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Writes all of `buf` to a raw fd, retrying on EINTR; used for unbuffered worker prints.

@@ -2,7 +2,9 @@
 //! length and a postcard body. Readers and writers batch many frames per system call.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, RawFd};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,26 +35,17 @@ impl FrameWriter {
 
     /// Writes what the socket takes now; `Ok(true)` when nothing is left.
     pub fn flush_nonblocking(&mut self, fd: RawFd) -> io::Result<bool> {
+        use nix::errno::Errno;
+        use nix::sys::socket::{MsgFlags, send};
+        // MSG_NOSIGNAL turns SIGPIPE into EPIPE.
+        let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
         while self.pending() > 0 {
-            let rest = &self.buf[self.sent..];
-            // SAFETY: writing from a valid slice; MSG_NOSIGNAL turns SIGPIPE into EPIPE.
-            let n = unsafe {
-                libc::send(
-                    fd,
-                    rest.as_ptr().cast(),
-                    rest.len(),
-                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
-                )
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                match err.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::WouldBlock => return Ok(false),
-                    _ => return Err(err),
-                }
+            match send(fd, &self.buf[self.sent..], flags) {
+                Ok(n) => self.sent += n,
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => return Ok(false),
+                Err(e) => return Err(e.into()),
             }
-            self.sent += n as usize;
         }
         self.buf.clear();
         self.sent = 0;
@@ -62,27 +55,19 @@ impl FrameWriter {
     /// Writes everything, waiting for room as needed.
     pub fn flush_blocking(&mut self, fd: RawFd) -> io::Result<()> {
         while !self.flush_nonblocking(fd)? {
-            wait_fd(fd, libc::POLLOUT)?;
+            wait_fd(fd, PollFlags::POLLOUT)?;
         }
         Ok(())
     }
 }
 
-fn wait_fd(fd: RawFd, events: libc::c_short) -> io::Result<()> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let rc = unsafe { libc::poll(&raw mut pfd, 1, -1) };
-    if rc < 0 {
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
+fn wait_fd(fd: RawFd, events: PollFlags) -> io::Result<()> {
+    // SAFETY: the caller owns `fd` and keeps it open across this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    match poll(&mut [PollFd::new(fd, events)], PollTimeout::NONE) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Bytes read so far, cut into frames on demand.
@@ -174,7 +159,7 @@ impl FrameReader {
             match self.fill(fd)? {
                 Fill::Data => {}
                 Fill::Eof => return Ok(None),
-                Fill::WouldBlock => wait_fd(fd, libc::POLLIN)?,
+                Fill::WouldBlock => wait_fd(fd, PollFlags::POLLIN)?,
             }
         }
     }

@@ -40,9 +40,8 @@ fn print_traceback(process: &str, call: &Call, raised: &Raised) {
 /// Runs a worker on `channel` until its job is over; never returns.
 pub fn run(channel: RawFd) -> ! {
     let mut rx = FrameReader::default();
-    let init = match rx.recv_blocking::<ToWorker>(channel) {
-        Ok(Some(ToWorker::Init(init))) => init,
-        _ => sys::exit_now(1),
+    let Ok(Some(ToWorker::Init(init))) = rx.recv_blocking::<ToWorker>(channel) else {
+        sys::exit_now(1)
     };
     set_comm(&init.name);
     let code = match init.job.clone() {
@@ -100,7 +99,7 @@ impl PoolWorker<'_> {
         if let Some(call) = initializer {
             let mut out = RawStdout;
             let mut ctx = Context {
-                cost: Default::default(),
+                cost: workload::Cost::default(),
                 out: &mut out,
                 process_name: &self.init.name,
             };

@@ -1,20 +1,23 @@
-//! The scenario interpreter: executes one Python call at a time, and models blocking
-//! calls (`join`, `map`, `get`, iterating `imap`) as waits the poll loop can resolve.
+//! The scenario interpreter: one Python call at a time; blocking calls (`join`, `map`, `get`,
+//! iterating `imap`) are waits the poll loop resolves. It owns the program and its variables.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::engine::program::{Items, Op, Piece, SignalTarget, Slot, SubmitKind};
-use crate::engine::protocol::{EventKind, Job, PoolStateName, Role, Stream};
+use crate::engine::program::{
+    Items, Op, Piece, Program, RunSettings, SignalTarget, Slot, StartMethod, SubmitKind,
+};
+use crate::engine::protocol::{EventKind, Interactive, PoolStateName, Stream};
 use crate::engine::sys;
 use crate::engine::value::Value;
+use crate::workload::{Call, Func};
 
-use super::children::Owner;
-use super::pool::default_chunksize;
-use super::{Driver, ProcessObj};
+use super::children::ChildId;
+use super::machine::{Machine, ProcessObj};
 
 /// A scenario variable at run time.
 #[derive(Clone, Debug, Default)]
-pub enum SlotVal {
+enum SlotVal {
     #[default]
     Empty,
     Process(usize),
@@ -32,6 +35,23 @@ enum Budget {
     All,
 }
 
+/// `r.get()` or `r.wait()` in progress.
+struct Getting {
+    call: usize,
+    deadline: Option<Instant>,
+    into: Option<Slot>,
+    wait_only: bool,
+}
+
+/// `for r in it:` in progress: what it has yielded so far.
+struct Iteration {
+    call: usize,
+    next: usize,
+    print: bool,
+    into: Option<Slot>,
+    collected: Vec<Value>,
+}
+
 /// A step that is waiting, as the Python call would block.
 enum Blocked {
     Join {
@@ -41,19 +61,8 @@ enum Blocked {
     PidKnown {
         proc: usize,
     },
-    Get {
-        call: usize,
-        deadline: Option<Instant>,
-        into: Option<Slot>,
-        wait_only: bool,
-    },
-    Iterate {
-        call: usize,
-        next: usize,
-        print: bool,
-        into: Option<Slot>,
-        collected: Vec<Value>,
-    },
+    Get(Getting),
+    Iterate(Iteration),
     JoinPool {
         pool: usize,
     },
@@ -78,68 +87,30 @@ struct Current {
     python: String,
 }
 
+/// The arguments of a `pool.map(...)`-like step.
+struct Submission {
+    kind: SubmitKind,
+    func: Func,
+    items: Items,
+    chunksize: Option<i64>,
+    into: Option<Slot>,
+}
+
 #[derive(Default)]
 pub struct Interp {
+    program: Option<Program>,
+    settings: RunSettings,
     pc: usize,
     budget: Budget,
     blocked: Option<Blocked>,
     current: Option<Current>,
     /// Calls typed at the keyboard, run before the next scenario step.
-    typed: std::collections::VecDeque<(Op, String)>,
+    typed: VecDeque<(Op, String)>,
     slots: Vec<SlotVal>,
     started: Option<Instant>,
     finished: bool,
     /// A value the current step produced, reported after it is done.
     result: Option<Value>,
-}
-
-impl Interp {
-    pub fn new(slots: usize) -> Interp {
-        Interp {
-            slots: vec![SlotVal::Empty; slots],
-            ..Interp::default()
-        }
-    }
-
-    pub fn allow_steps(&mut self, n: usize) {
-        self.budget = match self.budget {
-            Budget::All => Budget::All,
-            Budget::Steps(k) => Budget::Steps(k + n),
-            Budget::Paused => Budget::Steps(n),
-        };
-    }
-
-    pub fn allow_all(&mut self) {
-        self.budget = Budget::All;
-    }
-
-    fn take_budget(&mut self) -> bool {
-        match self.budget {
-            Budget::All => true,
-            Budget::Paused => false,
-            Budget::Steps(n) => {
-                self.budget = if n > 1 {
-                    Budget::Steps(n - 1)
-                } else {
-                    Budget::Paused
-                };
-                true
-            }
-        }
-    }
-
-    /// When the poll loop must wake up for this interpreter (a timeout or a sleep).
-    pub fn deadline(&self) -> Option<Instant> {
-        match self.blocked.as_ref()? {
-            Blocked::Join { deadline, .. } | Blocked::Get { deadline, .. } => *deadline,
-            Blocked::Sleep { until } => Some(*until),
-            _ => None,
-        }
-    }
-
-    fn elapsed(&self) -> f64 {
-        self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
-    }
 }
 
 fn deadline_after(timeout: Option<f64>) -> Option<Instant> {
@@ -173,123 +144,221 @@ fn short(v: &Value) -> String {
     format!("{head}...")
 }
 
-impl Driver {
+impl Interp {
+    pub fn new(program: Program) -> Interp {
+        Interp {
+            slots: vec![SlotVal::Empty; program.slots.len()],
+            settings: program.settings.clone(),
+            program: Some(program),
+            ..Interp::default()
+        }
+    }
+
+    pub fn allow_steps(&mut self, n: usize) {
+        self.budget = match self.budget {
+            Budget::All => Budget::All,
+            Budget::Steps(k) => Budget::Steps(k + n),
+            Budget::Paused => Budget::Steps(n),
+        };
+    }
+
+    pub fn allow_all(&mut self) {
+        self.budget = Budget::All;
+    }
+
+    pub fn pause(&mut self) {
+        self.budget = Budget::Paused;
+    }
+
+    fn take_budget(&mut self) -> bool {
+        match self.budget {
+            Budget::All => true,
+            Budget::Paused => false,
+            Budget::Steps(n) => {
+                self.budget = if n > 1 {
+                    Budget::Steps(n - 1)
+                } else {
+                    Budget::Paused
+                };
+                true
+            }
+        }
+    }
+
+    /// When the poll loop must wake up for this interpreter (a timeout or a sleep).
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.blocked.as_ref()? {
+            Blocked::Join { deadline, .. } | Blocked::Get(Getting { deadline, .. }) => *deadline,
+            Blocked::Sleep { until } => Some(*until),
+            _ => None,
+        }
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
+    }
+
     /// Runs steps while the budget allows and nothing blocks.
-    pub(super) fn advance(&mut self) {
+    pub fn advance(&mut self, m: &mut Machine) {
         loop {
-            if self.interp.blocked.is_some() {
-                match self.try_unblock() {
-                    Some(result) => self.finish_step(result),
+            if self.blocked.is_some() {
+                match self.try_unblock(m) {
+                    Some(result) => self.finish_step(m, result),
                     None => return,
                 }
             }
-            if let Some((op, python)) = self.interp.typed.pop_front() {
-                self.begin_step(None, python, op);
+            if let Some((op, python)) = self.typed.pop_front() {
+                self.begin_step(m, None, python, op);
                 continue;
             }
-            let Some(program) = &self.program else { return };
-            if self.interp.finished {
+            let Some(steps) = self.program.as_ref().map(|p| p.steps.len()) else {
+                return;
+            };
+            if self.finished {
                 return;
             }
-            if self.interp.pc >= program.steps.len() {
-                self.interp.finished = true;
-                let elapsed = self.interp.elapsed();
-                self.emit(EventKind::Finished { elapsed });
+            if self.pc >= steps {
+                self.finished = true;
+                m.emit(EventKind::Finished {
+                    elapsed: self.elapsed(),
+                });
                 return;
             }
-            if !self.interp.take_budget() {
+            if !self.take_budget() {
                 return;
             }
-            let index = self.interp.pc;
-            let step = program.steps[index].clone();
-            self.interp.pc += 1;
-            self.interp.started.get_or_insert_with(Instant::now);
-            self.begin_step(Some(index), step.python, step.op);
+            let index = self.pc;
+            let Some(step) = self.program.as_ref().and_then(|p| p.steps.get(index)) else {
+                return;
+            };
+            let (python, op) = (step.python.clone(), step.op.clone());
+            self.pc += 1;
+            self.started.get_or_insert_with(Instant::now);
+            self.begin_step(m, Some(index), python, op);
         }
     }
 
-    fn begin_step(&mut self, index: Option<usize>, python: String, op: Op) {
-        self.interp.current = Some(Current {
+    fn begin_step(&mut self, m: &mut Machine, index: Option<usize>, python: String, op: Op) {
+        self.current = Some(Current {
             index,
             python: python.clone(),
         });
-        self.emit(EventKind::Step { index, python });
-        match self.exec(op) {
-            Outcome::Done(text) => self.finish_step(Ok(text)),
-            Outcome::Raise(message) => self.finish_step(Err(message)),
-            Outcome::Block(b) => self.interp.blocked = Some(b),
+        m.emit(EventKind::Step { index, python });
+        match self.exec(m, op) {
+            Outcome::Done(text) => self.finish_step(m, Ok(text)),
+            Outcome::Raise(message) => self.finish_step(m, Err(message)),
+            Outcome::Block(b) => self.blocked = Some(b),
         }
     }
 
-    /// Queues a call typed at the keyboard; Python's main process can make it only when
-    /// it is not blocked in another call.
-    pub(super) fn interact(&mut self, op: Op, python: String) {
-        if let Some(current) = &self.interp.current {
-            let message = format!(
-                "RuntimeError: the main process is blocked in {}",
-                current.python.lines().next().unwrap_or("")
-            );
-            self.emit(EventKind::Error { message, python });
-            return;
-        }
-        self.interp.typed.push_back((op, python));
-    }
-
-    /// The slot holding pool `pool` or the Process whose child is `pid`.
-    pub(super) fn slot_of_pool(&self, pool: usize) -> Option<Slot> {
-        self.interp
-            .slots
-            .iter()
-            .position(|s| matches!(s, SlotVal::Pool(p) if *p == pool))
-    }
-
-    pub(super) fn slot_of_process_name(&self, name: &str) -> Option<Slot> {
-        self.interp
-            .slots
-            .iter()
-            .position(|s| matches!(s, SlotVal::Process(p) if self.processes[*p].name == name))
-    }
-
-    pub(super) fn slot_of_pid(&self, pid: i32) -> Option<Slot> {
-        self.interp.slots.iter().position(|s| match s {
-            SlotVal::Process(p) => self.processes[*p]
-                .child
-                .is_some_and(|c| self.children[c].pid == pid),
-            _ => false,
-        })
-    }
-
-    pub(super) fn pause(&mut self) {
-        self.interp.budget = Budget::Paused;
-    }
-
-    fn finish_step(&mut self, result: Result<String, String>) {
-        self.interp.blocked = None;
-        let Some(Current { index, python }) = self.interp.current.take() else {
+    fn finish_step(&mut self, m: &mut Machine, result: Result<String, String>) {
+        self.blocked = None;
+        let Some(Current { index, python }) = self.current.take() else {
             return;
         };
         let outcome = match result {
             Ok(text) => text,
             Err(message) => {
-                self.emit(EventKind::Error {
+                m.emit(EventKind::Error {
                     message: message.clone(),
                     python: python.clone(),
                 });
                 message
             }
         };
-        self.emit(EventKind::StepDone {
+        m.emit(EventKind::StepDone {
             index,
             python: python.clone(),
             outcome,
         });
-        if let Some(value) = self.interp.result.take() {
-            self.emit(EventKind::Result { value, python });
+        if let Some(value) = self.result.take() {
+            m.emit(EventKind::Result { value, python });
         }
     }
 
+    /// A call the dashboard makes on the scenario's objects, as if typed.
+    pub fn on_interactive(&mut self, m: &mut Machine, call: Interactive) {
+        let pool_call = |i: &Interp, pool: usize, make: fn(Slot) -> Op, method: &str| {
+            let slot = i.slot_of_pool(pool)?;
+            Some((make(slot), format!("{}.{method}()", m.pools.get(pool).var)))
+        };
+        let typed = match call {
+            Interactive::Resize { pool, processes } => {
+                if pool < m.pools.count() {
+                    let (pools, mut hands) = m.split();
+                    pools.resize(&mut hands, pool, processes);
+                }
+                return;
+            }
+            Interactive::StartProcess { name } => self.slot_of_process_name(m, &name).map(|slot| {
+                (
+                    Op::Start { slot },
+                    format!("{}.start()", self.slot_name(slot)),
+                )
+            }),
+            Interactive::JoinProcess { pid } => self.slot_of_pid(m, pid).map(|slot| {
+                let op = Op::Join {
+                    slot,
+                    timeout: None,
+                };
+                (op, format!("{}.join()", self.slot_name(slot)))
+            }),
+            Interactive::ClosePool { pool } => {
+                pool_call(self, pool, |slot| Op::Close { slot }, "close")
+            }
+            Interactive::JoinPool { pool } => {
+                pool_call(self, pool, |slot| Op::JoinPool { slot }, "join")
+            }
+            Interactive::TerminatePool { pool } => {
+                pool_call(self, pool, |slot| Op::TerminatePool { slot }, "terminate")
+            }
+        };
+        match typed {
+            Some((op, python)) => self.interact(m, op, python),
+            None => m.emit(EventKind::Error {
+                message: "NameError: no such Process or Pool in this scenario".into(),
+                python: String::new(),
+            }),
+        }
+    }
+
+    /// Queues a call typed at the keyboard; Python's main process can make it only when
+    /// it is not blocked in another call.
+    fn interact(&mut self, m: &mut Machine, op: Op, python: String) {
+        if let Some(current) = &self.current {
+            let message = format!(
+                "RuntimeError: the main process is blocked in {}",
+                current.python.lines().next().unwrap_or("")
+            );
+            m.emit(EventKind::Error { message, python });
+            return;
+        }
+        self.typed.push_back((op, python));
+    }
+
+    fn slot_of_pool(&self, pool: usize) -> Option<Slot> {
+        self.slots
+            .iter()
+            .position(|s| matches!(s, SlotVal::Pool(p) if *p == pool))
+    }
+
+    fn slot_of_process_name(&self, m: &Machine, name: &str) -> Option<Slot> {
+        self.slots
+            .iter()
+            .position(|s| matches!(s, SlotVal::Process(p) if m.processes[*p].name == name))
+    }
+
+    fn slot_of_pid(&self, m: &Machine, pid: i32) -> Option<Slot> {
+        self.slots.iter().position(|s| match s {
+            SlotVal::Process(p) => m.processes[*p]
+                .child
+                .is_some_and(|c| m.children.get(c).pid() == pid),
+            _ => false,
+        })
+    }
+
     fn set_slot(&mut self, slot: Option<Slot>, value: SlotVal) {
-        if let Some(s) = slot.and_then(|s| self.interp.slots.get_mut(s)) {
+        if let Some(s) = slot.and_then(|s| self.slots.get_mut(s)) {
             *s = value;
         }
     }
@@ -299,13 +368,13 @@ impl Driver {
     /// include reporting a large value.
     fn give(&mut self, into: Option<Slot>, value: Value) -> Outcome {
         let text = short(&value);
-        self.interp.result = Some(value.clone());
+        self.result = Some(value.clone());
         self.set_slot(into, SlotVal::Value(value));
         Outcome::Done(text)
     }
 
     fn slot(&self, slot: Slot) -> &SlotVal {
-        self.interp.slots.get(slot).unwrap_or(&SlotVal::Empty)
+        self.slots.get(slot).unwrap_or(&SlotVal::Empty)
     }
 
     fn slot_name(&self, slot: Slot) -> String {
@@ -323,42 +392,33 @@ impl Driver {
         ))
     }
 
-    fn exec(&mut self, op: Op) -> Outcome {
+    fn not_a(&self, slot: Slot, what: &str) -> Outcome {
+        Outcome::Raise(format!("TypeError: '{}' {what}", self.slot_name(slot)))
+    }
+
+    fn exec(&mut self, m: &mut Machine, op: Op) -> Outcome {
         match op {
             Op::NewProcess {
                 slot,
                 target,
                 name,
                 method,
-            } => self.new_process(slot, target, name, method),
-            Op::Start { slot } => self.with_process(slot, super::Driver::start_process),
+            } => self.new_process(m, slot, target, name, method),
+            Op::Start { slot } => self.with_process(m, slot, Interp::start_process),
             Op::Join { slot, timeout } => {
-                self.with_process(slot, |d, p| d.join_process(p, timeout))
+                self.with_process(m, slot, |_, m, p| join_process(m, p, timeout))
             }
-            Op::Terminate { slot } => {
-                self.with_process(slot, |d, p| d.signal_process(p, libc::SIGTERM, "terminate"))
-            }
-            Op::Kill { slot } => {
-                self.with_process(slot, |d, p| d.signal_process(p, libc::SIGKILL, "kill"))
-            }
-            Op::IsAlive { slot, into } => self.with_process(slot, |d, p| {
-                let alive = d.process_alive(p);
-                d.give(into, Value::Bool(alive))
-            }),
-            Op::ExitCode { slot, into } => self.with_process(slot, |d, p| {
-                let code = d.process_exitcode(p);
-                d.give(
-                    into,
-                    code.map_or(Value::None, |c| Value::Int(i128::from(c))),
-                )
-            }),
+            Op::Terminate { slot } => self.signal_process(m, slot, libc::SIGTERM, "terminate"),
+            Op::Kill { slot } => self.signal_process(m, slot, libc::SIGKILL, "kill"),
+            Op::IsAlive { slot, into } => self.is_alive(m, slot, into),
+            Op::ExitCode { slot, into } => self.exitcode(m, slot, into),
             Op::NewPool {
                 slot,
                 processes,
                 initializer,
                 maxtasksperchild,
                 method,
-            } => self.new_pool_step(slot, processes, initializer, maxtasksperchild, method),
+            } => self.new_pool(m, slot, processes, initializer, maxtasksperchild, method),
             Op::Submit {
                 pool,
                 kind,
@@ -366,206 +426,169 @@ impl Driver {
                 items,
                 chunksize,
                 into,
-            } => self.with_pool(pool, |d, p| {
-                d.submit_step(p, kind, func, items, chunksize, into)
-            }),
+            } => {
+                let call = Submission {
+                    kind,
+                    func,
+                    items,
+                    chunksize,
+                    into,
+                };
+                self.with_pool(m, pool, |i, m, p| i.submit(m, p, call))
+            }
             Op::Get {
                 slot,
                 timeout,
                 into,
-            } => self.with_async(slot, |_, call| {
-                Outcome::Block(Blocked::Get {
-                    call,
-                    deadline: deadline_after(timeout),
-                    into,
-                    wait_only: false,
-                })
-            }),
-            Op::Wait { slot, timeout } => self.with_async(slot, |_, call| {
-                Outcome::Block(Blocked::Get {
-                    call,
-                    deadline: deadline_after(timeout),
-                    into: None,
-                    wait_only: true,
-                })
-            }),
-            Op::Ready { slot, into } => self.with_async(slot, |d, call| {
-                let ready = d.calls[call].complete();
-                d.give(into, Value::Bool(ready))
-            }),
-            Op::Iterate { slot, print, into } => match self.slot(slot).clone() {
-                SlotVal::Iter(call) => Outcome::Block(Blocked::Iterate {
-                    call,
-                    next: 0,
-                    print,
-                    into,
-                    collected: vec![],
-                }),
-                SlotVal::Empty => self.undefined(slot),
-                _ => Outcome::Raise(format!(
-                    "TypeError: '{}' is not iterable",
-                    self.slot_name(slot)
-                )),
-            },
-            Op::Close { slot } => self.with_pool(slot, |d, p| {
-                if d.pools[p].state == PoolStateName::Run {
-                    d.set_pool_state(p, PoolStateName::Close);
-                }
-                Outcome::Done("None".into())
-            }),
-            Op::JoinPool { slot } => self.with_pool(slot, |d, p| match d.pools[p].state {
-                PoolStateName::Run => Outcome::Raise("ValueError: Pool is still running".into()),
-                _ => Outcome::Block(Blocked::JoinPool { pool: p }),
-            }),
-            Op::TerminatePool { slot } | Op::WithExit { slot } => self.with_pool(slot, |d, p| {
-                d.terminate_pool(p);
-                Outcome::Done("None".into())
-            }),
-            Op::Print { pieces } => {
-                let text = self.render(&pieces);
-                self.print_main(&text);
-                Outcome::Done(String::new())
+            } => self.wait_for(m, slot, timeout, into, false),
+            Op::Wait { slot, timeout } => self.wait_for(m, slot, timeout, None, true),
+            Op::Ready { slot, into } => self.ready(m, slot, into),
+            Op::Iterate { slot, print, into } => self.iterate_over(slot, print, into),
+            Op::Close { slot } => self.with_pool(m, slot, |_, m, p| close_pool(m, p)),
+            Op::JoinPool { slot } => self.with_pool(m, slot, |_, m, p| join_pool(m, p)),
+            Op::TerminatePool { slot } | Op::WithExit { slot } => {
+                self.with_pool(m, slot, |_, m, p| terminate_pool(m, p))
             }
+            Op::Print { pieces } => self.print(m, &pieces),
             Op::Clock => {
-                self.interp.started = Some(Instant::now());
+                self.started = Some(Instant::now());
                 Outcome::Done(String::new())
             }
             Op::Note => Outcome::Done(String::new()),
             Op::Sleep { seconds } => Outcome::Block(Blocked::Sleep {
                 until: Instant::now() + Duration::from_secs_f64(seconds.max(0.0)),
             }),
-            Op::Signal { target, signal } => self.signal_step(target, signal),
+            Op::Signal { target, signal } => self.signal_step(m, &target, signal),
         }
+    }
+
+    /// `p.terminate()`, `p.kill()`, `os.kill(p.pid, signal)`.
+    fn signal_process(
+        &mut self,
+        m: &mut Machine,
+        slot: Slot,
+        signal: i32,
+        method: &str,
+    ) -> Outcome {
+        self.with_process(m, slot, |_, m, p| signal_process(m, p, signal, method))
+    }
+
+    fn is_alive(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
+        self.with_process(m, slot, |i, m, p| {
+            let alive = process_alive(m, p);
+            i.give(into, Value::Bool(alive))
+        })
+    }
+
+    fn exitcode(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
+        self.with_process(m, slot, |i, m, p| {
+            let code = process_exitcode(m, p);
+            i.give(
+                into,
+                code.map_or(Value::None, |c| Value::Int(i128::from(c))),
+            )
+        })
+    }
+
+    /// `r.ready()`.
+    fn ready(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
+        self.with_async(m, slot, |i, m, call| {
+            let ready = m.pools.call(call).complete();
+            i.give(into, Value::Bool(ready))
+        })
+    }
+
+    fn print(&mut self, m: &mut Machine, pieces: &[Piece]) -> Outcome {
+        let text = self.render(m, pieces);
+        print_main(m, &text);
+        Outcome::Done(String::new())
     }
 
     fn with_process(
         &mut self,
+        m: &mut Machine,
         slot: Slot,
-        f: impl FnOnce(&mut Driver, usize) -> Outcome,
+        f: impl FnOnce(&mut Interp, &mut Machine, usize) -> Outcome,
     ) -> Outcome {
         match self.slot(slot).clone() {
-            SlotVal::Process(p) => f(self, p),
+            SlotVal::Process(p) => f(self, m, p),
             SlotVal::Empty => self.undefined(slot),
-            _ => Outcome::Raise(format!(
-                "TypeError: '{}' is not a Process",
-                self.slot_name(slot)
-            )),
+            _ => self.not_a(slot, "is not a Process"),
         }
     }
 
-    fn with_pool(&mut self, slot: Slot, f: impl FnOnce(&mut Driver, usize) -> Outcome) -> Outcome {
+    fn with_pool(
+        &mut self,
+        m: &mut Machine,
+        slot: Slot,
+        f: impl FnOnce(&mut Interp, &mut Machine, usize) -> Outcome,
+    ) -> Outcome {
         match self.slot(slot).clone() {
-            SlotVal::Pool(p) => f(self, p),
+            SlotVal::Pool(p) => f(self, m, p),
             SlotVal::Empty => self.undefined(slot),
-            _ => Outcome::Raise(format!(
-                "TypeError: '{}' is not a Pool",
-                self.slot_name(slot)
-            )),
+            _ => self.not_a(slot, "is not a Pool"),
         }
     }
 
-    fn with_async(&mut self, slot: Slot, f: impl FnOnce(&mut Driver, usize) -> Outcome) -> Outcome {
+    fn with_async(
+        &mut self,
+        m: &mut Machine,
+        slot: Slot,
+        f: impl FnOnce(&mut Interp, &mut Machine, usize) -> Outcome,
+    ) -> Outcome {
         match self.slot(slot).clone() {
-            SlotVal::Async(call) => f(self, call),
+            SlotVal::Async(call) => f(self, m, call),
             SlotVal::Empty => self.undefined(slot),
-            _ => Outcome::Raise(format!(
-                "TypeError: '{}' is not an AsyncResult",
-                self.slot_name(slot)
-            )),
+            _ => self.not_a(slot, "is not an AsyncResult"),
         }
     }
 
     fn new_process(
         &mut self,
+        m: &mut Machine,
         slot: Slot,
-        target: crate::workload::Call,
+        target: Call,
         name: Option<String>,
-        method: Option<crate::engine::program::StartMethod>,
+        method: Option<StartMethod>,
     ) -> Outcome {
-        self.identity += 1;
-        let name = name.unwrap_or_else(|| format!("Process-{}", self.identity));
-        let repr = format!("<Process name='{name}' parent={} initial>", self.me);
-        self.emit(EventKind::ProcessObject {
+        let n = m.children.next_identity();
+        let name = name.unwrap_or_else(|| format!("Process-{n}"));
+        let repr = format!("<Process name='{name}' parent={} initial>", m.children.me());
+        m.emit(EventKind::ProcessObject {
             name: name.clone(),
             start_method: method.unwrap_or(self.settings.start_method),
         });
-        self.processes.push(ProcessObj {
+        m.processes.push(ProcessObj {
             name,
             target,
             child: None,
             exitcode: None,
             method,
         });
-        let idx = self.processes.len() - 1;
-        self.set_slot(Some(slot), SlotVal::Process(idx));
+        self.set_slot(Some(slot), SlotVal::Process(m.processes.len() - 1));
         Outcome::Done(repr)
     }
 
-    fn start_process(&mut self, p: usize) -> Outcome {
-        if self.processes[p].child.is_some() {
+    fn start_process(&mut self, m: &mut Machine, p: usize) -> Outcome {
+        let proc = &m.processes[p];
+        if proc.child.is_some() {
             return Outcome::Raise("AssertionError: cannot start a process twice".into());
         }
-        let proc = &self.processes[p];
-        let (name, job) = (proc.name.clone(), Job::Target(proc.target.clone()));
         let method = proc.method.unwrap_or(self.settings.start_method);
-        match self.spawn_child(name, Role::Process, Owner::Process(p), method, job) {
-            Ok(id) => {
-                self.processes[p].child = Some(id);
-                Outcome::Block(Blocked::PidKnown { proc: p })
-            }
+        match m.start_process(p, method) {
+            Ok(_) => Outcome::Block(Blocked::PidKnown { proc: p }),
             Err(e) => Outcome::Raise(format!("OSError: cannot start process: {e}")),
         }
     }
 
-    fn join_process(&mut self, p: usize, timeout: Option<f64>) -> Outcome {
-        if self.processes[p].child.is_none() {
-            return Outcome::Raise("AssertionError: can only join a started process".into());
-        }
-        Outcome::Block(Blocked::Join {
-            proc: p,
-            deadline: deadline_after(timeout),
-        })
-    }
-
-    fn signal_process(&mut self, p: usize, signal: i32, method: &str) -> Outcome {
-        let Some(id) = self.processes[p].child else {
-            return Outcome::Raise(format!(
-                "AttributeError: 'NoneType' object has no attribute '{method}'"
-            ));
-        };
-        let c = &mut self.children[id];
-        if !c.alive() {
-            return Outcome::Done("None (already exited)".into());
-        }
-        let _ = c.signal(signal);
-        Outcome::Done(format!(
-            "None ({} sent to pid {})",
-            sys::signal_name(signal),
-            c.pid
-        ))
-    }
-
-    fn process_alive(&mut self, p: usize) -> bool {
-        let Some(id) = self.processes[p].child else {
-            return false;
-        };
-        self.poll_exit(id);
-        self.children[id].alive()
-    }
-
-    fn process_exitcode(&mut self, p: usize) -> Option<i32> {
-        let id = self.processes[p].child?;
-        self.poll_exit(id);
-        self.children[id].exitcode
-    }
-
-    fn new_pool_step(
+    fn new_pool(
         &mut self,
+        m: &mut Machine,
         slot: Slot,
         processes: Option<i64>,
-        initializer: Option<crate::workload::Call>,
+        initializer: Option<Call>,
         maxtasks: Option<i64>,
-        method: Option<crate::engine::program::StartMethod>,
+        method: Option<StartMethod>,
     ) -> Outcome {
         let processes = match self.settings.workers {
             Some(w) => w as i64,
@@ -583,7 +606,15 @@ impl Driver {
         let var = self.slot_name(slot);
         let maxtasks = maxtasks.map(|m| m.min(i64::from(u32::MAX)) as u32);
         let method = method.unwrap_or(self.settings.start_method);
-        match self.new_pool(var, processes as usize, initializer, maxtasks, method) {
+        let (pools, mut hands) = m.split();
+        match pools.new_pool(
+            &mut hands,
+            var,
+            processes as usize,
+            initializer,
+            maxtasks,
+            method,
+        ) {
             Ok(p) => {
                 self.set_slot(Some(slot), SlotVal::Pool(p));
                 Outcome::Done(format!(
@@ -594,48 +625,38 @@ impl Driver {
         }
     }
 
-    fn submit_step(
-        &mut self,
-        pool: usize,
-        kind: SubmitKind,
-        func: crate::workload::Func,
-        items: Items,
-        chunksize: Option<i64>,
-        into: Option<Slot>,
-    ) -> Outcome {
-        if self.pools[pool].state != PoolStateName::Run {
+    fn submit(&mut self, m: &mut Machine, pool: usize, s: Submission) -> Outcome {
+        if m.pools.get(pool).state() != PoolStateName::Run {
             return Outcome::Raise("ValueError: Pool not running".into());
         }
-        let chunksize = match self.settings.chunksize.map(|c| c as i64).or(chunksize) {
+        let chunksize = match self.settings.chunksize.map(|c| c as i64).or(s.chunksize) {
             Some(c) if c < 1 => {
                 return Outcome::Raise(format!("ValueError: Chunksize must be 1+, not {c}"));
             }
-            Some(c) => c as usize,
-            None if kind.uses_default_chunksize_rule() => {
-                default_chunksize(items.len(), self.pools[pool].processes)
-            }
-            None => 1,
+            other => other.map(|c| c as usize),
         };
-        let call = self.submit(pool, kind, func, items, chunksize);
-        if kind.blocks() {
-            return Outcome::Block(Blocked::Get {
+        let call = m
+            .pools
+            .submit(&mut m.outbox, pool, s.kind, s.func, s.items, chunksize);
+        if s.kind.blocks() {
+            return Outcome::Block(Blocked::Get(Getting {
                 call,
                 deadline: None,
-                into,
+                into: s.into,
                 wait_only: false,
-            });
+            }));
         }
-        if kind.is_iterator() {
-            self.set_slot(into, SlotVal::Iter(call));
-            let class = if kind == SubmitKind::Imap {
+        if s.kind.is_iterator() {
+            self.set_slot(s.into, SlotVal::Iter(call));
+            let class = if s.kind == SubmitKind::Imap {
                 "IMapIterator"
             } else {
                 "IMapUnorderedIterator"
             };
             return Outcome::Done(format!("<multiprocessing.pool.{class} object>"));
         }
-        self.set_slot(into, SlotVal::Async(call));
-        let class = if kind.single() {
+        self.set_slot(s.into, SlotVal::Async(call));
+        let class = if s.kind.single() {
             "ApplyResult"
         } else {
             "MapResult"
@@ -643,229 +664,270 @@ impl Driver {
         Outcome::Done(format!("<multiprocessing.pool.{class} object>"))
     }
 
-    fn signal_step(&mut self, target: SignalTarget, signal: i32) -> Outcome {
-        match target {
-            SignalTarget::Process(slot) => {
-                self.with_process(slot, |d, p| d.signal_process(p, signal, "kill"))
-            }
-            SignalTarget::PoolWorker { pool, busy, index } => self.with_pool(pool, |d, p| {
+    /// `r.get(timeout)` or `r.wait(timeout)`: blocks until the call is complete.
+    fn wait_for(
+        &mut self,
+        m: &mut Machine,
+        slot: Slot,
+        timeout: Option<f64>,
+        into: Option<Slot>,
+        wait_only: bool,
+    ) -> Outcome {
+        self.with_async(m, slot, |_, _, call| {
+            Outcome::Block(Blocked::Get(Getting {
+                call,
+                deadline: deadline_after(timeout),
+                into,
+                wait_only,
+            }))
+        })
+    }
+
+    fn iterate_over(&self, slot: Slot, print: bool, into: Option<Slot>) -> Outcome {
+        match self.slot(slot) {
+            SlotVal::Iter(call) => Outcome::Block(Blocked::Iterate(Iteration {
+                call: *call,
+                next: 0,
+                print,
+                into,
+                collected: vec![],
+            })),
+            SlotVal::Empty => self.undefined(slot),
+            _ => self.not_a(slot, "is not iterable"),
+        }
+    }
+
+    fn signal_step(&mut self, m: &mut Machine, target: &SignalTarget, signal: i32) -> Outcome {
+        match *target {
+            SignalTarget::Process(slot) => self.signal_process(m, slot, signal, "kill"),
+            SignalTarget::PoolWorker { pool, busy, index } => self.with_pool(m, pool, |_, m, p| {
                 if busy {
                     return Outcome::Block(Blocked::BusyWorker { pool: p, signal });
                 }
-                match d.pools[p].workers.get(index).copied() {
-                    Some(id) => d.signal_child(id, signal),
+                match m.pools.get(p).worker(index) {
+                    Some(id) => signal_child(m, id, signal),
                     None => Outcome::Raise(format!("IndexError: pool has no worker {index}")),
                 }
             }),
         }
     }
 
-    fn signal_child(&mut self, id: usize, signal: i32) -> Outcome {
-        let c = &mut self.children[id];
-        match c.signal(signal) {
-            Ok(()) => Outcome::Done(format!(
-                "None ({} sent to {} pid {})",
-                sys::signal_name(signal),
-                c.name,
-                c.pid
-            )),
-            Err(e) => Outcome::Raise(format!("ProcessLookupError: {e}")),
-        }
-    }
-
-    fn render(&self, pieces: &[Piece]) -> String {
+    fn render(&self, m: &Machine, pieces: &[Piece]) -> String {
         let mut out = String::new();
         for piece in pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Elapsed => out.push_str(&self.interp.elapsed().to_string()),
-                Piece::Pid => out.push_str(&self.me.to_string()),
+                Piece::Elapsed => out.push_str(&self.elapsed().to_string()),
+                Piece::Pid => out.push_str(&m.children.me().to_string()),
                 Piece::CpuCount => out.push_str(&crate::engine::cpu_count().to_string()),
-                Piece::Var(slot) => out.push_str(&self.slot_text(*slot)),
+                Piece::Var(slot) => out.push_str(&self.slot_text(m, *slot)),
             }
         }
         out
     }
 
-    fn slot_text(&self, slot: Slot) -> String {
+    fn slot_text(&self, m: &Machine, slot: Slot) -> String {
         match self.slot(slot) {
             SlotVal::Empty => "None".into(),
             SlotVal::Value(v) => v.to_string(),
-            SlotVal::Process(p) => format!("<Process name='{}'>", self.processes[*p].name),
+            SlotVal::Process(p) => format!("<Process name='{}'>", m.processes[*p].name),
             SlotVal::Pool(_) => "<multiprocessing.pool.Pool>".into(),
             SlotVal::Async(_) => "<multiprocessing.pool.AsyncResult>".into(),
             SlotVal::Iter(_) => "<multiprocessing.pool.IMapIterator>".into(),
         }
     }
 
-    /// The main process's own `print`: after everything children wrote before it.
-    fn print_main(&mut self, text: &str) {
-        self.drain_capture();
-        let kind = EventKind::Output {
-            pid: self.me,
-            name: "MainProcess".into(),
-            stream: Stream::Stdout,
-            text: format!("{text}\n"),
-        };
-        self.emit(kind);
-    }
-
-    fn try_unblock(&mut self) -> Option<Result<String, String>> {
-        let blocked = self.interp.blocked.take()?;
-        let (result, keep) = self.check_blocked(blocked);
-        self.interp.blocked = keep;
-        result
-    }
-
-    fn check_blocked(
-        &mut self,
-        blocked: Blocked,
-    ) -> (Option<Result<String, String>>, Option<Blocked>) {
-        match blocked {
-            Blocked::PidKnown { proc } => {
-                let pid = self.processes[proc]
-                    .child
-                    .map_or(0, |id| self.children[id].pid);
-                if pid != 0 {
-                    return (Some(Ok(format!("None (pid {pid})"))), None);
-                }
-                (None, Some(Blocked::PidKnown { proc }))
-            }
-            Blocked::Join { proc, deadline } => match self.processes[proc].exitcode {
-                Some(code) => (Some(Ok(format!("None (exitcode {code})"))), None),
-                None if past(deadline) => {
-                    (Some(Ok("None (timed out; still running)".into())), None)
-                }
-                None => (None, Some(Blocked::Join { proc, deadline })),
-            },
-            Blocked::Get {
-                call,
-                deadline,
-                into,
-                wait_only,
-            } => {
-                if self.calls[call].complete() {
-                    if wait_only {
-                        return (Some(Ok("None".into())), None);
-                    }
-                    self.heap_dirty |= self.calls[call].len > 1000;
-                    let result = match self.calls[call].take_outcome() {
-                        Ok(v) => match self.give(into, v) {
-                            Outcome::Done(text) => Ok(text),
-                            _ => Ok(String::new()),
-                        },
-                        Err(e) => Err(e),
-                    };
-                    return (Some(result), None);
-                }
-                if past(deadline) {
-                    let r = if wait_only {
-                        Ok("None".into())
-                    } else {
-                        Err("multiprocessing.context.TimeoutError".into())
-                    };
-                    return (Some(r), None);
-                }
-                (
-                    None,
-                    Some(Blocked::Get {
-                        call,
-                        deadline,
-                        into,
-                        wait_only,
-                    }),
-                )
-            }
-            Blocked::Iterate {
-                call,
-                next,
-                print,
-                into,
-                collected,
-            } => self.iterate(call, next, print, into, collected),
-            Blocked::JoinPool { pool } => {
-                if self.pools[pool].workers.is_empty() {
-                    return (Some(Ok("None".into())), None);
-                }
-                (None, Some(Blocked::JoinPool { pool }))
-            }
-            Blocked::Sleep { until } => {
-                if Instant::now() >= until {
-                    return (Some(Ok("None".into())), None);
-                }
-                (None, Some(Blocked::Sleep { until }))
-            }
-            Blocked::BusyWorker { pool, signal } => {
-                if let Some(id) = self.busy_worker(pool) {
-                    return match self.signal_child(id, signal) {
-                        Outcome::Done(t) => (Some(Ok(t)), None),
-                        Outcome::Raise(e) => (Some(Err(e)), None),
-                        Outcome::Block(_) => (None, None),
-                    };
-                }
-                if !self.has_outstanding_work(pool)
-                    || self.pools[pool].state == PoolStateName::Terminate
-                {
-                    return (
-                        Some(Err(
-                            "RuntimeError: no worker is busy and no task is queued".into()
-                        )),
-                        None,
-                    );
-                }
-                (None, Some(Blocked::BusyWorker { pool, signal }))
+    fn try_unblock(&mut self, m: &mut Machine) -> Option<Result<String, String>> {
+        let blocked = self.blocked.take()?;
+        match self.check_blocked(m, blocked) {
+            Outcome::Done(text) => Some(Ok(text)),
+            Outcome::Raise(message) => Some(Err(message)),
+            Outcome::Block(still) => {
+                self.blocked = Some(still);
+                None
             }
         }
+    }
+
+    /// Whether a blocked call can return now; `Block` when it still waits.
+    fn check_blocked(&mut self, m: &mut Machine, blocked: Blocked) -> Outcome {
+        match blocked {
+            Blocked::PidKnown { proc } => {
+                let pid = m.processes[proc]
+                    .child
+                    .map_or(0, |id| m.children.get(id).pid());
+                if pid == 0 {
+                    return Outcome::Block(blocked);
+                }
+                Outcome::Done(format!("None (pid {pid})"))
+            }
+            Blocked::Join { proc, deadline } => match m.processes[proc].exitcode {
+                Some(code) => Outcome::Done(format!("None (exitcode {code})")),
+                None if past(deadline) => Outcome::Done("None (timed out; still running)".into()),
+                None => Outcome::Block(blocked),
+            },
+            Blocked::Get(get) => self.get(m, get),
+            Blocked::Iterate(it) => self.iterate(m, it),
+            Blocked::JoinPool { pool } if m.pools.get(pool).has_workers() => {
+                Outcome::Block(blocked)
+            }
+            Blocked::Sleep { until } if Instant::now() < until => Outcome::Block(blocked),
+            Blocked::JoinPool { .. } | Blocked::Sleep { .. } => Outcome::Done("None".into()),
+            Blocked::BusyWorker { pool, signal } => signal_busy_worker(m, pool, signal),
+        }
+    }
+
+    fn get(&mut self, m: &mut Machine, get: Getting) -> Outcome {
+        let call = m.pools.call_mut(get.call);
+        if call.complete() {
+            if get.wait_only {
+                return Outcome::Done("None".into());
+            }
+            let large = call.large();
+            let outcome = call.take_outcome();
+            if large {
+                m.children.note_heap_freed();
+            }
+            return match outcome {
+                Ok(v) => self.give(get.into, v),
+                Err(e) => Outcome::Raise(e),
+            };
+        }
+        if past(get.deadline) {
+            return if get.wait_only {
+                Outcome::Done("None".into())
+            } else {
+                Outcome::Raise("multiprocessing.context.TimeoutError".into())
+            };
+        }
+        Outcome::Block(Blocked::Get(get))
     }
 
     /// `for r in it: print(r)`: yields results as they become available, in submission
     /// order for `imap` and in completion order for `imap_unordered`.
-    fn iterate(
-        &mut self,
-        call: usize,
-        mut next: usize,
-        print: bool,
-        into: Option<Slot>,
-        mut collected: Vec<Value>,
-    ) -> (Option<Result<String, String>>, Option<Blocked>) {
+    fn iterate(&mut self, m: &mut Machine, mut it: Iteration) -> Outcome {
         loop {
-            let c = &self.calls[call];
-            if next == c.len {
-                self.heap_dirty |= c.len > 1000;
-                self.calls[call].take_outcome().ok();
-                let result = match self.give(into, Value::List(collected)) {
-                    Outcome::Done(text) => Ok(text),
-                    _ => Ok(String::new()),
-                };
-                return (Some(result), None);
-            }
-            let index = match c.kind {
-                SubmitKind::ImapUnordered => c.order.get(next).copied(),
-                _ => c.results[next].as_ref().map(|_| next),
-            };
-            match index.and_then(|i| c.results[i].clone()) {
-                Some(Ok(v)) => {
-                    if print {
-                        self.print_main(&v.to_string());
-                    }
-                    collected.push(v);
-                    next += 1;
+            let call = m.pools.call(it.call);
+            if it.next == call.len {
+                if call.large() {
+                    m.children.note_heap_freed();
                 }
-                Some(Err(e)) => return (Some(Err(e)), None),
-                None => {
-                    if let Some(why) = &c.cancelled {
-                        return (Some(Err(why.clone())), None);
+                // Taken only to release the per-item state; the values are in `collected`.
+                let _ = m.pools.call_mut(it.call).take_outcome();
+                return self.give(it.into, Value::List(it.collected));
+            }
+            match call.yielded(it.next).cloned() {
+                Some(Ok(v)) => {
+                    if it.print {
+                        print_main(m, &v.to_string());
                     }
-                    let waiting = Blocked::Iterate {
-                        call,
-                        next,
-                        print,
-                        into,
-                        collected,
+                    it.collected.push(v);
+                    it.next += 1;
+                }
+                Some(Err(e)) => return Outcome::Raise(e),
+                None => {
+                    return match call.cancelled() {
+                        Some(why) => Outcome::Raise(why.to_owned()),
+                        None => Outcome::Block(Blocked::Iterate(it)),
                     };
-                    return (None, Some(waiting));
                 }
             }
         }
     }
+}
+
+/// The main process's own `print`: after everything children wrote before it.
+fn print_main(m: &mut Machine, text: &str) {
+    m.drain_output();
+    m.emit(EventKind::Output {
+        pid: m.children.me(),
+        name: "MainProcess".into(),
+        stream: Stream::Stdout,
+        text: format!("{text}\n"),
+    });
+}
+
+fn join_process(m: &Machine, p: usize, timeout: Option<f64>) -> Outcome {
+    if m.processes[p].child.is_none() {
+        return Outcome::Raise("AssertionError: can only join a started process".into());
+    }
+    Outcome::Block(Blocked::Join {
+        proc: p,
+        deadline: deadline_after(timeout),
+    })
+}
+
+fn signal_process(m: &mut Machine, p: usize, signal: i32, method: &str) -> Outcome {
+    let Some(id) = m.processes[p].child else {
+        return Outcome::Raise(format!(
+            "AttributeError: 'NoneType' object has no attribute '{method}'"
+        ));
+    };
+    let c = m.children.get(id);
+    if !c.alive() {
+        return Outcome::Done("None (already exited)".into());
+    }
+    let _ = m.children.signal(id, signal);
+    Outcome::Done(format!(
+        "None ({} sent to pid {})",
+        sys::signal_name(signal),
+        c.pid()
+    ))
+}
+
+fn process_alive(m: &mut Machine, p: usize) -> bool {
+    let Some(id) = m.processes[p].child else {
+        return false;
+    };
+    m.poll_exit(id);
+    m.children.get(id).alive()
+}
+
+fn process_exitcode(m: &mut Machine, p: usize) -> Option<i32> {
+    let id = m.processes[p].child?;
+    m.poll_exit(id);
+    m.children.get(id).exitcode()
+}
+
+fn close_pool(m: &mut Machine, p: usize) -> Outcome {
+    m.pools.close(&mut m.outbox, p);
+    Outcome::Done("None".into())
+}
+
+fn join_pool(m: &Machine, p: usize) -> Outcome {
+    match m.pools.get(p).state() {
+        PoolStateName::Run => Outcome::Raise("ValueError: Pool is still running".into()),
+        _ => Outcome::Block(Blocked::JoinPool { pool: p }),
+    }
+}
+
+fn terminate_pool(m: &mut Machine, p: usize) -> Outcome {
+    let (pools, mut hands) = m.split();
+    pools.terminate(&mut hands, p);
+    Outcome::Done("None".into())
+}
+
+fn signal_child(m: &Machine, id: ChildId, signal: i32) -> Outcome {
+    let c = m.children.get(id);
+    match m.children.signal(id, signal) {
+        Ok(()) => Outcome::Done(format!(
+            "None ({} sent to {} pid {})",
+            sys::signal_name(signal),
+            c.name(),
+            c.pid()
+        )),
+        Err(e) => Outcome::Raise(format!("ProcessLookupError: {e}")),
+    }
+}
+
+/// `os.kill(<a busy worker>, signal)`: waits for a worker to be in the middle of a task.
+fn signal_busy_worker(m: &Machine, pool: usize, signal: i32) -> Outcome {
+    let p = m.pools.get(pool);
+    if let Some(id) = p.busy_worker() {
+        return signal_child(m, id, signal);
+    }
+    if !p.has_outstanding_work() || p.state() == PoolStateName::Terminate {
+        return Outcome::Raise("RuntimeError: no worker is busy and no task is queued".into());
+    }
+    Outcome::Block(Blocked::BusyWorker { pool, signal })
 }

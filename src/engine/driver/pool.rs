@@ -1,17 +1,34 @@
-//! Python's `multiprocessing.Pool` inside the driver: worker upkeep, chunking, handing
-//! out tasks, collecting results, and what happens when a worker dies mid-task.
+//! Python's `multiprocessing.Pool`: worker upkeep, chunking, feeding, results, lost tasks.
+//! It owns pools, calls and per-worker bookkeeping, and reaches processes only via [`Workers`].
 
 use std::collections::VecDeque;
+use std::io;
 use std::time::Instant;
 
 use crate::engine::program::{Items, StartMethod, SubmitKind};
-use crate::engine::protocol::{EventKind, FromWorker, Job, PoolStateName, Role, ToWorker};
+use crate::engine::protocol::{EventKind, FromWorker, Job, PoolStateName, ToWorker};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func, Raised};
 
-use super::Driver;
-use super::children::{ChildId, Owner};
+use super::outbox::Emit;
+
+/// A worker process as the pool knows it; ids are never reused.
+pub type WorkerId = usize;
+
+/// The processes a pool runs on, as the pool logic sees them.
+pub trait Workers: Emit {
+    /// Starts a worker for `pool`, named from Python's process counter.
+    fn start_worker(&mut self, pool: usize, method: StartMethod, job: Job) -> io::Result<WorkerId>;
+    /// Queues a frame for the worker.
+    fn send(&mut self, worker: WorkerId, msg: &ToWorker);
+    fn signal(&mut self, worker: WorkerId, signal: i32) -> io::Result<()>;
+    /// 0 until a fork server has said which PID it forked.
+    fn pid(&self, worker: WorkerId) -> i32;
+    fn name(&self, worker: WorkerId) -> &str;
+    /// The driver is going away: exited workers are not replaced.
+    fn shutting_down(&self) -> bool;
+}
 
 /// A chunk of one call: `(call, chunk index)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,49 +50,178 @@ impl ChunkRef {
     }
 }
 
-pub struct Pool {
-    pub var: String,
-    pub state: PoolStateName,
-    pub processes: usize,
-    pub method: StartMethod,
-    pub initializer: Option<Call>,
-    pub maxtasks: Option<u32>,
-    /// Workers not yet reaped.
-    pub workers: Vec<ChildId>,
-    pub pending: VecDeque<ChunkRef>,
-    /// Workers that died before they were ready, in a row (a failing initializer).
-    pub failed_starts: u32,
+/// Python's default chunksize for map/starmap: `divmod(len, 4 * processes)`, rounded up.
+pub fn default_chunksize(len: usize, processes: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let (q, r) = (len / (4 * processes.max(1)), len % (4 * processes.max(1)));
+    if r > 0 { q + 1 } else { q }
 }
 
-pub struct ChunkState {
-    pub first: usize,
-    pub len: usize,
-    pub worker: Option<ChildId>,
-    pub started: bool,
-    pub done: bool,
+/// How much queued work one worker should hold: about a millisecond's worth, so fast
+/// tasks travel in batches while slow ones stay balanced across workers.
+fn window_for(service_secs: f64) -> usize {
+    const TARGET_SECS: f64 = 0.001;
+    if service_secs <= 0.0 {
+        return 1024;
+    }
+    ((TARGET_SECS / service_secs) as usize).clamp(1, 1024)
+}
+
+/// What a pool keeps about one of its workers.
+struct Worker {
+    id: WorkerId,
+    ready: bool,
+    /// Chunks handed out and not yet done, oldest first.
+    assigned: VecDeque<ChunkRef>,
+    /// Toward `maxtasksperchild` (Python counts chunks).
+    chunks_taken: u32,
+    window: usize,
+    /// Told to finish what it holds and exit.
+    stop_sent: bool,
+    /// Smoothed seconds per chunk.
+    service_secs: f64,
+    chunk_started: Option<Instant>,
+    running_task: Option<u64>,
+}
+
+impl Worker {
+    fn new(id: WorkerId) -> Worker {
+        Worker {
+            id,
+            ready: false,
+            assigned: VecDeque::new(),
+            chunks_taken: 0,
+            window: 1,
+            stop_sent: false,
+            service_secs: 0.0,
+            chunk_started: None,
+            running_task: None,
+        }
+    }
+
+    fn has_room(&self, maxtasks: Option<u32>) -> bool {
+        self.ready
+            && !self.stop_sent
+            && self.assigned.len() < self.window
+            && maxtasks.is_none_or(|m| self.chunks_taken < m)
+    }
+
+    fn chunk_finished(&mut self) {
+        self.running_task = None;
+        if let Some(t0) = self.chunk_started.take() {
+            let secs = t0.elapsed().as_secs_f64();
+            self.service_secs = if self.service_secs == 0.0 {
+                secs
+            } else {
+                0.7 * self.service_secs + 0.3 * secs
+            };
+            self.window = window_for(self.service_secs);
+        }
+    }
+}
+
+pub struct Pool {
+    pub var: String,
+    state: PoolStateName,
+    processes: usize,
+    method: StartMethod,
+    initializer: Option<Call>,
+    maxtasks: Option<u32>,
+    /// Workers not yet reaped, oldest first.
+    workers: Vec<Worker>,
+    pending: VecDeque<ChunkRef>,
+    /// Workers that died before they were ready, in a row (a failing initializer).
+    failed_starts: u32,
+}
+
+impl Pool {
+    pub fn state(&self) -> PoolStateName {
+        self.state
+    }
+
+    /// The worker at `index` in start order, as `pool._pool[index]`.
+    pub fn worker(&self, index: usize) -> Option<WorkerId> {
+        self.workers.get(index).map(|w| w.id)
+    }
+
+    pub fn has_workers(&self) -> bool {
+        !self.workers.is_empty()
+    }
+
+    /// The first worker in the middle of a task.
+    pub fn busy_worker(&self) -> Option<WorkerId> {
+        self.workers
+            .iter()
+            .find(|w| w.running_task.is_some())
+            .map(|w| w.id)
+    }
+
+    pub fn has_outstanding_work(&self) -> bool {
+        !self.pending.is_empty() || self.workers.iter().any(|w| !w.assigned.is_empty())
+    }
+
+    fn worker_mut(&mut self, id: WorkerId) -> Option<&mut Worker> {
+        self.workers.iter_mut().find(|w| w.id == id)
+    }
+
+    /// Workers told to stop are on their way out and do not count.
+    fn staying(&self) -> usize {
+        self.workers.iter().filter(|w| !w.stop_sent).count()
+    }
+}
+
+struct ChunkState {
+    first: usize,
+    len: usize,
+    started: bool,
 }
 
 /// One submitted call (`map`, `apply_async`, ...): its items, chunks and results.
 pub struct CallState {
-    pub pool: usize,
-    pub kind: SubmitKind,
-    pub func: Func,
-    pub items: Items,
+    pool: usize,
+    kind: SubmitKind,
+    func: Func,
+    items: Items,
     pub len: usize,
-    pub task_base: u64,
-    pub chunks: Vec<ChunkState>,
-    pub results: Vec<Option<Result<Value, String>>>,
-    pub done: usize,
+    task_base: u64,
+    chunks: Vec<ChunkState>,
+    results: Vec<Option<Result<Value, String>>>,
+    done: usize,
     /// Item indexes in the order their results arrived.
-    pub order: Vec<usize>,
-    pub cancelled: Option<String>,
+    order: Vec<usize>,
+    cancelled: Option<String>,
     /// The result once taken; per-item state is released then.
-    pub taken: Option<Result<Value, String>>,
+    taken: Option<Result<Value, String>>,
 }
 
 impl CallState {
     pub fn complete(&self) -> bool {
         self.cancelled.is_some() || self.done == self.len
+    }
+
+    /// Why the call will never complete, if it was cancelled.
+    pub fn cancelled(&self) -> Option<&str> {
+        self.cancelled.as_deref()
+    }
+
+    /// Whether `take_outcome` releases this call's per-item state.
+    pub fn large(&self) -> bool {
+        self.len > 1000
+    }
+
+    /// The `n`th result an iterator over this call yields, once it is in: by position for
+    /// `imap`, in completion order for `imap_unordered`.
+    pub fn yielded(&self, n: usize) -> Option<&Result<Value, String>> {
+        let index = if self.kind.completion_order() {
+            *self.order.get(n)?
+        } else {
+            n
+        };
+        // Known bug, kept as it was: a second `for` over a large imap whose results were
+        // released indexes past them and ends the driver (a bounds check would hang it).
+        self.results[index].as_ref()
     }
 
     /// What `get()` returns or raises, computed once; afterwards the per-item state of a
@@ -86,7 +232,7 @@ impl CallState {
         }
         let outcome = self.outcome();
         self.taken = Some(outcome.clone());
-        if self.len > 1000 {
+        if self.large() {
             self.results = Vec::new();
             self.chunks = Vec::new();
             self.order = Vec::new();
@@ -122,46 +268,96 @@ impl CallState {
         };
         format!("task #{} {call}", self.task_base + index as u64)
     }
-}
 
-/// Hands freed heap pages back to the kernel, so a fork copies only what is in use.
-pub fn trim_heap() {
-    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
+    fn chunk(&self, r: ChunkRef) -> Option<&ChunkState> {
+        self.chunks.get(r.chunk as usize)
+    }
+
+    /// Records one item's result unless it already has one; false when it had.
+    fn record(&mut self, index: usize, result: Result<Value, String>) -> bool {
+        match self.results.get_mut(index) {
+            Some(slot @ None) => *slot = Some(result),
+            _ => return false,
+        }
+        self.done += 1;
+        self.order.push(index);
+        true
     }
 }
 
-/// Python's default chunksize for map/starmap: `divmod(len, 4 * processes)`, rounded up.
-pub fn default_chunksize(len: usize, processes: usize) -> usize {
-    if len == 0 {
-        return 0;
-    }
-    let (q, r) = (len / (4 * processes.max(1)), len % (4 * processes.max(1)));
-    if r > 0 { q + 1 } else { q }
+/// How a worker ended, as `WorkerLostError` words it.
+struct Death {
+    pid: i32,
+    name: String,
+    exitcode: i32,
 }
 
-/// How much queued work one worker should hold: about a millisecond's worth, so fast
-/// tasks travel in batches while slow ones stay balanced across workers.
-fn window_for(service_secs: f64) -> usize {
-    const TARGET_SECS: f64 = 0.001;
-    if service_secs <= 0.0 {
-        return 1024;
+impl Death {
+    fn signal(&self) -> Option<i32> {
+        (self.exitcode < 0).then_some(-self.exitcode)
     }
-    ((TARGET_SECS / service_secs) as usize).clamp(1, 1024)
+
+    fn how(&self) -> String {
+        match self.signal() {
+            Some(s) => format!("was killed by {}", sys::signal_name(s)),
+            None => format!("exited with code {}", self.exitcode),
+        }
+    }
 }
 
-impl Driver {
-    pub(super) fn new_pool(
+pub struct Pools {
+    list: Vec<Pool>,
+    calls: Vec<CallState>,
+    next_task: u64,
+    task_events: bool,
+}
+
+impl Default for Pools {
+    fn default() -> Pools {
+        Pools {
+            list: Vec::new(),
+            calls: Vec::new(),
+            next_task: 0,
+            task_events: true,
+        }
+    }
+}
+
+impl Pools {
+    /// Per-task events are for the dashboard and event logs; the benchmark goes without.
+    pub fn set_task_events(&mut self, on: bool) {
+        self.task_events = on;
+    }
+
+    pub fn count(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn get(&self, pool: usize) -> &Pool {
+        &self.list[pool]
+    }
+
+    pub fn call(&self, call: usize) -> &CallState {
+        &self.calls[call]
+    }
+
+    pub fn call_mut(&mut self, call: usize) -> &mut CallState {
+        &mut self.calls[call]
+    }
+
+    /// `Pool(processes, initializer, maxtasksperchild)`: the pool exists even when a
+    /// worker fails to start (as the error then says).
+    pub fn new_pool(
         &mut self,
+        host: &mut impl Workers,
         var: String,
         processes: usize,
         initializer: Option<Call>,
         maxtasks: Option<u32>,
         method: StartMethod,
-    ) -> std::io::Result<usize> {
-        let idx = self.pools.len();
-        self.pools.push(Pool {
+    ) -> io::Result<usize> {
+        let idx = self.list.len();
+        self.list.push(Pool {
             var,
             state: PoolStateName::Run,
             processes,
@@ -172,63 +368,70 @@ impl Driver {
             pending: VecDeque::new(),
             failed_starts: 0,
         });
-        self.emit_pool_state(idx);
-        self.fill_pool(idx)?;
+        self.emit_state(host, idx);
+        self.fill(host, idx)?;
         Ok(idx)
     }
 
-    fn emit_pool_state(&mut self, pool: usize) {
-        let p = &self.pools[pool];
-        let kind = EventKind::PoolState {
+    fn emit_state(&self, host: &mut impl Emit, pool: usize) {
+        let p = &self.list[pool];
+        host.emit(EventKind::PoolState {
             id: pool,
             processes: p.processes,
             pool: p.var.clone(),
             state: p.state,
-        };
-        self.emit(kind);
+        });
     }
 
-    pub(super) fn set_pool_state(&mut self, pool: usize, state: PoolStateName) {
-        self.pools[pool].state = state;
-        self.emit_pool_state(pool);
+    fn set_state(&mut self, host: &mut impl Emit, pool: usize, state: PoolStateName) {
+        self.list[pool].state = state;
+        self.emit_state(host, pool);
     }
 
     /// Python's `_repopulate_pool`: start workers until there are `processes` of them.
-    fn fill_pool(&mut self, pool: usize) -> std::io::Result<()> {
-        // Workers told to stop are on their way out and do not count.
-        let staying = |d: &Driver| {
-            d.pools[pool]
-                .workers
-                .iter()
-                .filter(|w| !d.children[**w].stop_sent)
-                .count()
-        };
-        while staying(self) < self.pools[pool].processes {
-            let p = &self.pools[pool];
-            self.identity += 1;
-            let name = format!("{}-{}", p.method.pool_worker_prefix(), self.identity);
+    fn fill(&mut self, host: &mut impl Workers, pool: usize) -> io::Result<()> {
+        let p = &mut self.list[pool];
+        while p.staying() < p.processes {
             let job = Job::PoolWorker {
                 initializer: p.initializer.clone(),
                 maxtasks: p.maxtasks,
             };
-            let method = p.method;
-            let id = self.spawn_child(name, Role::PoolWorker, Owner::Pool(pool), method, job)?;
-            self.pools[pool].workers.push(id);
+            let id = host.start_worker(pool, p.method, job)?;
+            p.workers.push(Worker::new(id));
         }
         Ok(())
     }
 
-    pub(super) fn submit(
+    fn fill_or_report(&mut self, host: &mut impl Workers, pool: usize) {
+        if let Err(e) = self.fill(host, pool) {
+            host.emit(EventKind::Error {
+                message: format!("OSError: cannot start a pool worker: {e}"),
+                python: String::new(),
+            });
+        }
+    }
+
+    /// Queues a map-like call in chunks; without a chunksize, map and starmap use
+    /// Python's default and the others 1.
+    pub fn submit(
         &mut self,
+        host: &mut impl Emit,
         pool: usize,
         kind: SubmitKind,
         func: Func,
         items: Items,
-        chunksize: usize,
+        chunksize: Option<usize>,
     ) -> usize {
+        let total = items.len();
+        let chunksize = match chunksize {
+            Some(c) => c,
+            None if kind.uses_default_chunksize_rule() => {
+                default_chunksize(total, self.list[pool].processes)
+            }
+            None => 1,
+        };
         let call = self.calls.len();
         let task_base = self.next_task;
-        let total = items.len();
         self.next_task += total as u64;
         let mut chunks = Vec::new();
         let mut first = 0;
@@ -237,46 +440,27 @@ impl Driver {
             chunks.push(ChunkState {
                 first,
                 len,
-                worker: None,
                 started: false,
-                done: false,
             });
             first += len;
         }
-        for c in 0..chunks.len() {
-            self.pools[pool].pending.push_back(ChunkRef {
+        self.list[pool]
+            .pending
+            .extend((0..chunks.len()).map(|c| ChunkRef {
                 call: call as u32,
                 chunk: c as u32,
-            });
-        }
+            }));
         if self.task_events {
-            for index in 0..total {
-                let mut args = items.args(index);
-                let args = if args.len() == 1 {
-                    args.remove(0)
-                } else {
-                    Value::Tuple(args)
-                };
-                let kind = EventKind::TaskQueued {
-                    task: task_base + index as u64,
-                    call: call as u32,
-                    index,
-                    func,
-                    args,
-                };
-                self.emit(kind);
-            }
+            queue_events(host, call, task_base, func, &items);
         }
-        let submitted = EventKind::CallSubmitted {
+        host.emit(EventKind::CallSubmitted {
             call: call as u32,
             pool,
             method: kind,
             func,
             len: total,
             chunksize,
-        };
-        self.emit(submitted);
-        let results = vec![None; total];
+        });
         self.calls.push(CallState {
             pool,
             kind,
@@ -285,7 +469,7 @@ impl Driver {
             len: total,
             task_base,
             chunks,
-            results,
+            results: vec![None; total],
             done: 0,
             order: Vec::new(),
             cancelled: None,
@@ -294,321 +478,229 @@ impl Driver {
         call
     }
 
-    /// Hands queued chunks to workers with room, and sentinels once a closed pool is drained.
-    pub(super) fn dispatch(&mut self, pool: usize) {
-        for wi in 0..self.pools[pool].workers.len() {
-            let id = self.pools[pool].workers[wi];
-            self.feed_worker(pool, id);
+    pub fn dispatch_all(&mut self, host: &mut impl Workers) {
+        for pool in 0..self.list.len() {
+            self.dispatch(host, pool);
         }
-        let p = &self.pools[pool];
+    }
+
+    /// Hands queued chunks to workers with room, and sentinels once a closed pool is drained.
+    pub fn dispatch(&mut self, host: &mut impl Workers, pool: usize) {
+        let p = &mut self.list[pool];
+        for w in &mut p.workers {
+            while w.has_room(p.maxtasks) {
+                let Some(r) = p.pending.pop_front() else {
+                    break;
+                };
+                assign(host, &self.calls[r.call as usize], w, r);
+            }
+        }
         if p.state != PoolStateName::Close || !p.pending.is_empty() {
             return;
         }
-        for wi in 0..self.pools[pool].workers.len() {
-            let id = self.pools[pool].workers[wi];
-            let c = &mut self.children[id];
-            if c.ready && c.alive() && !c.stop_sent && c.assigned.is_empty() {
-                c.stop_sent = true;
-                let _ = c.tx.push(&ToWorker::Stop);
+        for w in &mut p.workers {
+            if w.ready && !w.stop_sent && w.assigned.is_empty() {
+                w.stop_sent = true;
+                host.send(w.id, &ToWorker::Stop);
             }
         }
     }
 
-    fn feed_worker(&mut self, pool: usize, id: ChildId) {
-        let maxtasks = self.pools[pool].maxtasks;
-        loop {
-            let c = &self.children[id];
-            let has_room = c.ready && c.alive() && !c.stop_sent && c.assigned.len() < c.window;
-            let under_max = maxtasks.is_none_or(|m| c.chunks_taken < m);
-            if !has_room || !under_max {
-                return;
-            }
-            let Some(chunk) = self.pools[pool].pending.pop_front() else {
-                return;
-            };
-            self.assign(id, chunk);
-        }
-    }
-
-    fn assign(&mut self, id: ChildId, r: ChunkRef) {
-        let call = &mut self.calls[r.call as usize];
-        let chunk = &mut call.chunks[r.chunk as usize];
-        chunk.worker = Some(id);
-        let items: Vec<(u64, Vec<Value>)> = (chunk.first..chunk.first + chunk.len)
-            .map(|i| (call.task_base + i as u64, call.items.args(i)))
-            .collect();
-        let msg = ToWorker::Chunk {
-            chunk: r.encode(),
-            func: call.func,
-            items,
-        };
-        let c = &mut self.children[id];
-        c.assigned.push_back(r);
-        c.chunks_taken += 1;
-        let _ = c.tx.push(&msg);
-    }
-
-    pub(super) fn on_worker_message(&mut self, id: ChildId, msg: FromWorker) {
+    /// A frame from one of the pool's workers.
+    pub fn on_message(
+        &mut self,
+        host: &mut impl Workers,
+        pool: usize,
+        id: WorkerId,
+        msg: FromWorker,
+    ) {
         match msg {
-            FromWorker::Ready => self.on_ready(id),
-            FromWorker::Started { task } => self.on_task_started(id, task),
+            FromWorker::Ready => self.on_ready(pool, id),
+            FromWorker::Started { task } => self.on_task_started(host, pool, id, task),
             FromWorker::ChunkDone { chunk, results } => {
-                self.on_chunk_done(id, ChunkRef::decode(chunk), results);
+                self.on_chunk_done(host, pool, id, ChunkRef::decode(chunk), results);
             }
         }
     }
 
-    fn on_ready(&mut self, id: ChildId) {
-        let c = &mut self.children[id];
-        c.ready = true;
-        c.ready_ms = c.requested.elapsed().as_secs_f64() * 1e3;
-        if let Owner::Pool(pool) = c.owner {
-            self.pools[pool].failed_starts = 0;
-        }
-        // A forkserver worker can say it is ready before its server has told us its PID;
-        // then `spawned` waits for the PID.
-        if c.pid != 0 {
-            self.announce_spawned(id);
+    fn on_ready(&mut self, pool: usize, id: WorkerId) {
+        let p = &mut self.list[pool];
+        p.failed_starts = 0;
+        if let Some(w) = p.worker_mut(id) {
+            w.ready = true;
         }
     }
 
-    pub(super) fn announce_spawned(&mut self, id: ChildId) {
-        let c = &self.children[id];
-        // Memory right after start tells the start methods apart; only the dashboard and
-        // event logs want it, so the benchmark does not pay for the read.
-        let rss_kib = if self.task_events {
-            crate::engine::sys::rss_kib(c.pid)
-        } else {
-            None
+    fn on_task_started(&mut self, host: &mut impl Workers, pool: usize, id: WorkerId, task: u64) {
+        let Some(w) = self.list[pool].worker_mut(id) else {
+            return;
         };
-        let kind = EventKind::Spawned {
-            name: c.name.clone(),
-            pid: c.pid,
-            ppid: c.ppid,
-            role: c.role,
-            start_method: c.method,
-            start_ms: c.ready_ms,
-            rss_kib,
-        };
-        self.emit(kind);
-    }
-
-    fn on_task_started(&mut self, id: ChildId, task: u64) {
-        let c = &mut self.children[id];
-        let found = c.assigned.iter().copied().find(|r| {
-            let call = &self.calls[r.call as usize];
-            let ch = &call.chunks[r.chunk as usize];
-            let first = call.task_base + ch.first as u64;
-            (first..first + ch.len as u64).contains(&task)
+        let calls = &mut self.calls;
+        let found = w.assigned.iter().copied().find(|r| {
+            let call = &calls[r.call as usize];
+            call.chunk(*r).is_some_and(|ch| {
+                let first = call.task_base + ch.first as u64;
+                (first..first + ch.len as u64).contains(&task)
+            })
         });
         let Some(r) = found else { return };
-        let chunk = &mut self.calls[r.call as usize].chunks[r.chunk as usize];
-        if !chunk.started {
+        if let Some(chunk) = calls[r.call as usize].chunks.get_mut(r.chunk as usize)
+            && !chunk.started
+        {
             chunk.started = true;
-            c.chunk_started = Some(Instant::now());
+            w.chunk_started = Some(Instant::now());
         }
-        c.running_task = Some(task);
+        w.running_task = Some(task);
         if self.task_events {
-            let kind = EventKind::TaskStarted {
+            host.emit(EventKind::TaskStarted {
                 task,
-                pid: c.pid,
-                name: c.name.clone(),
-            };
-            self.emit(kind);
+                pid: host.pid(id),
+                name: host.name(id).to_owned(),
+            });
         }
     }
 
-    fn on_chunk_done(&mut self, id: ChildId, r: ChunkRef, results: Vec<Result<Value, Raised>>) {
-        let c = &mut self.children[id];
-        if let Some(pos) = c.assigned.iter().position(|a| *a == r) {
-            c.assigned.remove(pos);
+    fn on_chunk_done(
+        &mut self,
+        host: &mut impl Workers,
+        pool: usize,
+        id: WorkerId,
+        r: ChunkRef,
+        results: Vec<Result<Value, Raised>>,
+    ) {
+        if let Some(w) = self.list[pool].worker_mut(id) {
+            if let Some(pos) = w.assigned.iter().position(|a| *a == r) {
+                w.assigned.remove(pos);
+            }
+            w.chunk_finished();
         }
-        c.running_task = None;
-        if let Some(t0) = c.chunk_started.take() {
-            let secs = t0.elapsed().as_secs_f64();
-            c.service_secs = if c.service_secs == 0.0 {
-                secs
-            } else {
-                0.7 * c.service_secs + 0.3 * secs
-            };
-            c.window = window_for(c.service_secs);
-        }
-        let (pid, name) = (c.pid, c.name.clone());
         let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
         };
-        let Some(chunk) = call.chunks.get_mut(r.chunk as usize) else {
+        let Some(first) = call.chunk(r).map(|ch| ch.first) else {
             return;
         };
-        chunk.done = true;
-        let first = chunk.first;
-        let mut events = Vec::new();
         for (k, result) in results.into_iter().enumerate() {
             let index = first + k;
-            if index >= call.results.len() || call.results[index].is_some() {
-                continue;
+            let task = call.task_base + index as u64;
+            let event = self.task_events.then(|| match &result {
+                Ok(v) => EventKind::TaskDone {
+                    task,
+                    pid: host.pid(id),
+                    name: host.name(id).to_owned(),
+                    result: v.clone(),
+                },
+                Err(e) => EventKind::TaskFailed {
+                    task,
+                    pid: host.pid(id),
+                    name: host.name(id).to_owned(),
+                    error: e.0.clone(),
+                },
+            });
+            if call.record(index, result.map_err(|e| e.0))
+                && let Some(event) = event
+            {
+                host.emit(event);
             }
-            if self.task_events {
-                let task = call.task_base + index as u64;
-                events.push(match &result {
-                    Ok(v) => EventKind::TaskDone {
-                        task,
-                        pid,
-                        name: name.clone(),
-                        result: v.clone(),
-                    },
-                    Err(e) => EventKind::TaskFailed {
-                        task,
-                        pid,
-                        name: name.clone(),
-                        error: e.0.clone(),
-                    },
-                });
-            }
-            call.results[index] = Some(result.map_err(|e| e.0));
-            call.done += 1;
-            call.order.push(index);
-        }
-        for event in events {
-            self.emit(event);
         }
     }
 
     /// A pool worker ended: report what it was running, put back what it had not
     /// started, and replace it while the pool still needs workers.
-    pub(super) fn on_worker_exit(&mut self, pool: usize, id: ChildId, exitcode: i32) {
-        self.pools[pool].workers.retain(|w| *w != id);
-        let assigned: Vec<ChunkRef> = self.children[id].assigned.drain(..).collect();
-        let terminating = self.pools[pool].state == PoolStateName::Terminate;
-        let mut requeue = Vec::new();
-        for r in assigned {
-            let Some(chunk) = self
-                .calls
-                .get(r.call as usize)
-                .and_then(|c| c.chunks.get(r.chunk as usize))
-            else {
-                continue;
-            };
-            let started = chunk.started;
-            if terminating {
-                continue;
-            }
-            if started {
-                self.lose_chunk(id, r, exitcode);
-            } else {
-                self.calls[r.call as usize].chunks[r.chunk as usize].worker = None;
-                requeue.push(r);
-            }
-        }
-        for r in requeue.into_iter().rev() {
-            self.pools[pool].pending.push_front(r);
-        }
-        if !self.children[id].ready && exitcode != 0 {
-            self.pools[pool].failed_starts += 1;
-        }
-        self.maintain_pool(pool);
-    }
-
-    fn lose_chunk(&mut self, id: ChildId, r: ChunkRef, exitcode: i32) {
-        let c = &self.children[id];
-        let (pid, name) = (c.pid, c.name.clone());
-        let signal = (exitcode < 0).then_some(-exitcode);
-        let how = match signal {
-            Some(s) => format!("was killed by {}", sys::signal_name(s)),
-            None => format!("exited with code {exitcode}"),
+    pub fn on_worker_exit(
+        &mut self,
+        host: &mut impl Workers,
+        pool: usize,
+        id: WorkerId,
+        exitcode: i32,
+    ) {
+        let p = &mut self.list[pool];
+        let Some(pos) = p.workers.iter().position(|w| w.id == id) else {
+            return;
         };
-        let call = &mut self.calls[r.call as usize];
-        let chunk = &call.chunks[r.chunk as usize];
-        let mut events = Vec::new();
-        for index in chunk.first..chunk.first + chunk.len {
-            if call.results[index].is_some() {
-                continue;
+        let worker = p.workers.remove(pos);
+        let death = Death {
+            pid: host.pid(id),
+            name: host.name(id).to_owned(),
+            exitcode,
+        };
+        if p.state != PoolStateName::Terminate {
+            let mut unstarted = Vec::new();
+            for r in worker.assigned {
+                let Some(call) = self.calls.get_mut(r.call as usize) else {
+                    continue;
+                };
+                match call.chunk(r).map(|ch| ch.started) {
+                    Some(true) => lose_chunk(host, call, r, &death),
+                    Some(false) => unstarted.push(r),
+                    None => {}
+                }
             }
-            let task = call.task_base + index as u64;
-            let message = format!(
-                "WorkerLostError: {} was lost: {name} (pid {pid}) {how}",
-                call.task_label(index)
-            );
-            call.results[index] = Some(Err(message));
-            call.done += 1;
-            call.order.push(index);
-            events.push(EventKind::TaskLost {
-                task,
-                pid,
-                name: name.clone(),
-                signal,
-                exitcode,
-            });
+            for r in unstarted.into_iter().rev() {
+                p.pending.push_front(r);
+            }
         }
-        for e in events {
-            self.emit(e);
+        if !worker.ready && exitcode != 0 {
+            p.failed_starts += 1;
         }
-    }
-
-    pub(super) fn has_outstanding_work(&self, pool: usize) -> bool {
-        let p = &self.pools[pool];
-        !p.pending.is_empty()
-            || p.workers
-                .iter()
-                .any(|w| !self.children[*w].assigned.is_empty())
+        self.maintain(host, pool);
     }
 
     /// Python's `_maintain_pool`: replace exited workers while running, and while a
     /// closed pool still has tasks to finish.
-    pub(super) fn maintain_pool(&mut self, pool: usize) {
-        if self.shutting_down() {
+    fn maintain(&mut self, host: &mut impl Workers, pool: usize) {
+        if host.shutting_down() {
             return;
         }
-        let p = &self.pools[pool];
+        let p = &self.list[pool];
         let needed = match p.state {
             PoolStateName::Run => true,
-            PoolStateName::Close => self.has_outstanding_work(pool),
+            PoolStateName::Close => p.has_outstanding_work(),
             PoolStateName::Terminate => false,
         };
         if !needed {
             return;
         }
-        if self.pools[pool].failed_starts >= 5 {
+        if p.failed_starts >= 5 {
             let message = format!(
                 "RuntimeError: pool '{}' stopped replacing workers: 5 in a row died while starting",
-                self.pools[pool].var
+                p.var
             );
-            self.emit(EventKind::Error {
+            host.emit(EventKind::Error {
                 message,
                 python: String::new(),
             });
-            self.cancel_pool_calls(pool, "RuntimeError: pool workers keep dying while starting");
-            self.pools[pool].state = PoolStateName::Terminate;
-            self.emit_pool_state(pool);
+            self.cancel_calls(pool, "RuntimeError: pool workers keep dying while starting");
+            self.set_state(host, pool, PoolStateName::Terminate);
             return;
         }
-        if let Err(e) = self.fill_pool(pool) {
-            let message = format!("OSError: cannot start a pool worker: {e}");
-            self.emit(EventKind::Error {
-                message,
-                python: String::new(),
-            });
+        self.fill_or_report(host, pool);
+    }
+
+    /// Python's `Pool.close()`: no new calls; workers exit once the queue is drained.
+    pub fn close(&mut self, host: &mut impl Emit, pool: usize) {
+        if self.list[pool].state == PoolStateName::Run {
+            self.set_state(host, pool, PoolStateName::Close);
         }
     }
 
     /// Python's `Pool.terminate()`: stop at once, SIGTERM every worker.
-    pub(super) fn terminate_pool(&mut self, pool: usize) {
-        if self.pools[pool].state == PoolStateName::Terminate {
+    pub fn terminate(&mut self, host: &mut impl Workers, pool: usize) {
+        if self.list[pool].state == PoolStateName::Terminate {
             return;
         }
-        self.set_pool_state(pool, PoolStateName::Terminate);
-        self.pools[pool].pending.clear();
-        self.cancel_pool_calls(
+        self.set_state(host, pool, PoolStateName::Terminate);
+        self.list[pool].pending.clear();
+        self.cancel_calls(
             pool,
             "RuntimeError: the pool was terminated before this result was ready (Python would wait forever)",
         );
-        for wi in 0..self.pools[pool].workers.len() {
-            let id = self.pools[pool].workers[wi];
-            let _ = self.children[id].signal(libc::SIGTERM);
+        for w in &self.list[pool].workers {
+            let _ = host.signal(w.id, libc::SIGTERM);
         }
     }
 
-    fn cancel_pool_calls(&mut self, pool: usize, why: &str) {
+    fn cancel_calls(&mut self, pool: usize, why: &str) {
         for call in self
             .calls
             .iter_mut()
@@ -620,50 +712,251 @@ impl Driver {
 
     /// Sets how many workers a pool keeps: new ones start at once, surplus ones finish
     /// what they hold and exit.
-    pub(super) fn resize_pool(&mut self, pool: usize, processes: usize) {
-        if self.pools[pool].state == PoolStateName::Terminate || processes == 0 {
+    pub fn resize(&mut self, host: &mut impl Workers, pool: usize, processes: usize) {
+        let p = &mut self.list[pool];
+        if p.state == PoolStateName::Terminate || processes == 0 {
             return;
         }
-        self.pools[pool].processes = processes;
-        let mut active: Vec<ChildId> = self.pools[pool]
-            .workers
-            .iter()
-            .copied()
-            .filter(|w| !self.children[*w].stop_sent)
+        p.processes = processes;
+        let mut active: Vec<usize> = (0..p.workers.len())
+            .filter(|&i| !p.workers[i].stop_sent)
             .collect();
         // Idle workers retire first.
-        active.sort_by_key(|w| self.children[*w].assigned.len());
-        for id in active
-            .iter()
-            .copied()
-            .take(active.len().saturating_sub(processes))
-        {
-            let c = &mut self.children[id];
-            c.stop_sent = true;
-            let _ = c.tx.push(&ToWorker::Stop);
+        active.sort_by_key(|&i| p.workers[i].assigned.len());
+        let surplus = active.len().saturating_sub(processes);
+        for &i in &active[..surplus] {
+            let w = &mut p.workers[i];
+            w.stop_sent = true;
+            host.send(w.id, &ToWorker::Stop);
         }
-        if let Err(e) = self.fill_pool(pool) {
-            let message = format!("OSError: cannot start a pool worker: {e}");
-            self.emit(EventKind::Error {
-                message,
-                python: String::new(),
+        self.fill_or_report(host, pool);
+        self.emit_state(host, pool);
+    }
+}
+
+/// One `task_queued` event per item, before the call is announced.
+fn queue_events(host: &mut impl Emit, call: usize, task_base: u64, func: Func, items: &Items) {
+    for index in 0..items.len() {
+        let mut args = items.args(index);
+        let args = if args.len() == 1 {
+            args.remove(0)
+        } else {
+            Value::Tuple(args)
+        };
+        host.emit(EventKind::TaskQueued {
+            task: task_base + index as u64,
+            call: call as u32,
+            index,
+            func,
+            args,
+        });
+    }
+}
+
+fn assign(host: &mut impl Workers, call: &CallState, w: &mut Worker, r: ChunkRef) {
+    let chunk = &call.chunks[r.chunk as usize];
+    let items: Vec<(u64, Vec<Value>)> = (chunk.first..chunk.first + chunk.len)
+        .map(|i| (call.task_base + i as u64, call.items.args(i)))
+        .collect();
+    w.assigned.push_back(r);
+    w.chunks_taken += 1;
+    host.send(
+        w.id,
+        &ToWorker::Chunk {
+            chunk: r.encode(),
+            func: call.func,
+            items,
+        },
+    );
+}
+
+/// The tasks of a chunk its worker died in: each fails with `WorkerLostError`.
+fn lose_chunk(host: &mut impl Emit, call: &mut CallState, r: ChunkRef, death: &Death) {
+    let Some(&ChunkState { first, len, .. }) = call.chunk(r) else {
+        return;
+    };
+    for index in first..first + len {
+        let message = format!(
+            "WorkerLostError: {} was lost: {} (pid {}) {}",
+            call.task_label(index),
+            death.name,
+            death.pid,
+            death.how()
+        );
+        if call.record(index, Err(message)) {
+            host.emit(EventKind::TaskLost {
+                task: call.task_base + index as u64,
+                pid: death.pid,
+                name: death.name.clone(),
+                signal: death.signal(),
+                exitcode: death.exitcode,
             });
         }
-        self.emit_pool_state(pool);
-    }
-
-    /// The first worker of a pool that is in the middle of a task.
-    pub(super) fn busy_worker(&self, pool: usize) -> Option<ChildId> {
-        self.pools[pool].workers.iter().copied().find(|w| {
-            let c = &self.children[*w];
-            c.alive() && c.running_task.is_some()
-        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A set of children that only records what the pool asks of it.
+    #[derive(Default)]
+    struct Fake {
+        events: Vec<EventKind>,
+        names: Vec<String>,
+        sent: Vec<(WorkerId, ToWorker)>,
+        signals: Vec<(WorkerId, i32)>,
+        refuse_starts: bool,
+        shutting_down: bool,
+    }
+
+    impl Emit for Fake {
+        fn emit(&mut self, kind: EventKind) {
+            self.events.emit(kind);
+        }
+    }
+
+    impl Workers for Fake {
+        fn start_worker(&mut self, _: usize, method: StartMethod, _: Job) -> io::Result<WorkerId> {
+            if self.refuse_starts {
+                return Err(io::Error::other("out of processes"));
+            }
+            let id = self.names.len();
+            self.names
+                .push(format!("{}-{}", method.pool_worker_prefix(), id + 1));
+            Ok(id)
+        }
+
+        fn send(&mut self, worker: WorkerId, msg: &ToWorker) {
+            self.sent.push((worker, msg.clone()));
+        }
+
+        fn signal(&mut self, worker: WorkerId, signal: i32) -> io::Result<()> {
+            self.signals.push((worker, signal));
+            Ok(())
+        }
+
+        fn pid(&self, worker: WorkerId) -> i32 {
+            1000 + worker as i32
+        }
+
+        fn name(&self, worker: WorkerId) -> &str {
+            &self.names[worker]
+        }
+
+        fn shutting_down(&self) -> bool {
+            self.shutting_down
+        }
+    }
+
+    impl Fake {
+        /// The chunks sent to `w` so far, with their task numbers.
+        fn chunks_to(&self, w: WorkerId) -> Vec<(ChunkRef, Vec<u64>)> {
+            self.sent
+                .iter()
+                .filter_map(|(to, msg)| match msg {
+                    ToWorker::Chunk { chunk, items, .. } if *to == w => Some((
+                        ChunkRef::decode(*chunk),
+                        items.iter().map(|(task, _)| *task).collect(),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn stops(&self) -> Vec<WorkerId> {
+            self.sent
+                .iter()
+                .filter(|(_, msg)| matches!(msg, ToWorker::Stop))
+                .map(|(to, _)| *to)
+                .collect()
+        }
+
+        fn lost(&self) -> Vec<(u64, i32, String, Option<i32>, i32)> {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    EventKind::TaskLost {
+                        task,
+                        pid,
+                        name,
+                        signal,
+                        exitcode,
+                    } => Some((*task, *pid, name.clone(), *signal, *exitcode)),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn errors(&self) -> Vec<&str> {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    EventKind::Error { message, .. } => Some(message.as_str()),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn pool_states(&self) -> Vec<(usize, PoolStateName)> {
+            self.events
+                .iter()
+                .filter_map(|e| match e {
+                    EventKind::PoolState {
+                        processes, state, ..
+                    } => Some((*processes, *state)),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn pool_of(processes: usize, maxtasks: Option<u32>) -> (Pools, Fake) {
+        let mut pools = Pools::default();
+        let mut fake = Fake::default();
+        let pool = pools
+            .new_pool(
+                &mut fake,
+                "pool".into(),
+                processes,
+                None,
+                maxtasks,
+                StartMethod::Fork,
+            )
+            .expect("the fake starts workers");
+        assert_eq!(pool, 0);
+        (pools, fake)
+    }
+
+    fn range(n: i64) -> Items {
+        Items::Range { start: 0, stop: n }
+    }
+
+    fn ready(pools: &mut Pools, fake: &mut Fake, w: WorkerId) {
+        pools.on_message(fake, 0, w, FromWorker::Ready);
+    }
+
+    /// Worker `w` starts every task of chunk `r`, then returns `task * 10` for each.
+    fn run_chunk(pools: &mut Pools, fake: &mut Fake, w: WorkerId, r: ChunkRef) {
+        let (_, tasks) = fake
+            .chunks_to(w)
+            .into_iter()
+            .find(|(c, _)| *c == r)
+            .expect("the chunk was sent to this worker");
+        for &task in &tasks {
+            pools.on_message(fake, 0, w, FromWorker::Started { task });
+        }
+        let results = tasks
+            .iter()
+            .map(|&t| Ok(Value::Int(i128::from(t) * 10)))
+            .collect();
+        let chunk = r.encode();
+        pools.on_message(fake, 0, w, FromWorker::ChunkDone { chunk, results });
+    }
+
+    fn chunk(call: u32, chunk: u32) -> ChunkRef {
+        ChunkRef { call, chunk }
+    }
 
     #[test]
     fn default_chunksize_follows_python() {
@@ -678,5 +971,439 @@ mod tests {
         assert_eq!(window_for(0.0), 1024);
         assert_eq!(window_for(0.020), 1);
         assert_eq!(window_for(0.0001), 10);
+    }
+
+    #[test]
+    fn map_is_cut_into_chunks_of_pythons_default_size() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::Map,
+            Func::Square,
+            range(100),
+            None,
+        );
+        let lens: Vec<usize> = pools.call(call).chunks.iter().map(|c| c.len).collect();
+        assert_eq!(lens, [13, 13, 13, 13, 13, 13, 13, 9]);
+        assert!(fake.events.iter().any(|e| matches!(
+            e,
+            EventKind::CallSubmitted {
+                len: 100,
+                chunksize: 13,
+                ..
+            }
+        )));
+        let imap = pools.submit(&mut fake, 0, SubmitKind::Imap, Func::Square, range(5), None);
+        assert_eq!(pools.call(imap).chunks.len(), 5, "imap defaults to 1");
+        let given = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::Map,
+            Func::Square,
+            range(70),
+            Some(30),
+        );
+        let lens: Vec<usize> = pools.call(given).chunks.iter().map(|c| c.len).collect();
+        assert_eq!(lens, [30, 30, 10]);
+    }
+
+    #[test]
+    fn only_ready_workers_with_room_are_fed() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::Map,
+            Func::Square,
+            range(40),
+            Some(10),
+        );
+        pools.dispatch(&mut fake, 0);
+        assert!(fake.sent.is_empty(), "no worker is ready yet");
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        // A new worker's window is one chunk.
+        assert_eq!(fake.chunks_to(0), [(chunk(0, 0), (0..10).collect())]);
+        assert!(fake.chunks_to(1).is_empty());
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        assert_eq!(pools.call(0).done, 10);
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(0)[1].0, chunk(0, 1));
+        let done = fake.events.iter().find_map(|e| match e {
+            EventKind::TaskDone {
+                task: 3,
+                pid,
+                name,
+                result,
+            } => Some((*pid, name.clone(), result.clone())),
+            _ => None,
+        });
+        assert_eq!(
+            done,
+            Some((1000, "ForkPoolWorker-1".into(), Value::Int(30)))
+        );
+    }
+
+    #[test]
+    fn a_dead_worker_loses_its_started_chunk_and_requeues_the_rest_first() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(3),
+            Some(1),
+        );
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(1),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.list[0].workers[0].window = 3;
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(0).len(), 3);
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 0 });
+
+        pools.on_worker_exit(&mut fake, 0, 0, -libc::SIGKILL);
+
+        let worker = "ForkPoolWorker-1".to_string();
+        assert_eq!(fake.lost(), [(0, 1000, worker, Some(libc::SIGKILL), -9)]);
+        assert_eq!(
+            pools.call(0).results[0],
+            Some(Err(
+                "WorkerLostError: task #0 square(0) was lost: ForkPoolWorker-1 (pid 1000) was killed by SIGKILL".into()
+            ))
+        );
+        let pending: Vec<ChunkRef> = pools.list[0].pending.iter().copied().collect();
+        assert_eq!(pending, [chunk(0, 1), chunk(0, 2), chunk(1, 0)]);
+        assert_eq!(fake.names.len(), 2, "a replacement was started");
+        assert_eq!(pools.get(0).worker(0), Some(1));
+    }
+
+    #[test]
+    fn a_lost_task_says_how_its_worker_exited() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let items = Items::List(vec![vec![Value::Int(7)]]);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::ApplyAsync,
+            Func::Cube,
+            items,
+            None,
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 0 });
+        pools.on_worker_exit(&mut fake, 0, 0, 1);
+        assert_eq!(fake.lost()[0].3, None);
+        assert!(pools.call(call).complete());
+        assert_eq!(
+            pools.call_mut(call).take_outcome(),
+            Err(
+                "WorkerLostError: task #0 cube(7) was lost: ForkPoolWorker-1 (pid 1000) exited with code 1"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn maxtasksperchild_stops_feeding_then_the_worker_is_replaced() {
+        let (mut pools, mut fake) = pool_of(1, Some(2));
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(4),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.list[0].workers[0].window = 10;
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(0).len(), 2);
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 1));
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(
+            fake.chunks_to(0).len(),
+            2,
+            "a worker takes maxtasks chunks, no more"
+        );
+
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+
+        assert!(fake.lost().is_empty());
+        assert_eq!(fake.names.len(), 2);
+        ready(&mut pools, &mut fake, 1);
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.chunks_to(1)[0].0, chunk(0, 2));
+    }
+
+    #[test]
+    fn terminate_cancels_pending_calls_and_signals_every_worker() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(10),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        ready(&mut pools, &mut fake, 1);
+        pools.dispatch(&mut fake, 0);
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 0 });
+
+        pools.terminate(&mut fake, 0);
+
+        assert_eq!(pools.get(0).state(), PoolStateName::Terminate);
+        assert_eq!(
+            fake.pool_states().last(),
+            Some(&(2, PoolStateName::Terminate))
+        );
+        assert_eq!(
+            pools.call(call).cancelled(),
+            Some(
+                "RuntimeError: the pool was terminated before this result was ready (Python would wait forever)"
+            )
+        );
+        assert_eq!(fake.signals, [(0, libc::SIGTERM), (1, libc::SIGTERM)]);
+        assert!(pools.list[0].pending.is_empty());
+        pools.on_worker_exit(&mut fake, 0, 0, -libc::SIGTERM);
+        assert!(
+            fake.lost().is_empty(),
+            "a terminated pool loses nothing more"
+        );
+        assert_eq!(fake.names.len(), 2, "and replaces nobody");
+    }
+
+    #[test]
+    fn close_drains_the_queue_then_sends_each_worker_one_stop() {
+        let (mut pools, mut fake) = pool_of(2, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(2),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        ready(&mut pools, &mut fake, 1);
+        pools.dispatch(&mut fake, 0);
+        pools.close(&mut fake, 0);
+        assert_eq!(fake.pool_states().last(), Some(&(2, PoolStateName::Close)));
+        pools.dispatch(&mut fake, 0);
+        assert!(fake.stops().is_empty(), "both workers are busy");
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        pools.dispatch(&mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.stops(), [0]);
+        run_chunk(&mut pools, &mut fake, 1, chunk(0, 1));
+        pools.dispatch(&mut fake, 0);
+        assert_eq!(fake.stops(), [0, 1]);
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+        pools.on_worker_exit(&mut fake, 0, 1, 0);
+        assert_eq!(fake.names.len(), 2, "a drained closed pool replaces nobody");
+        assert!(!pools.get(0).has_workers());
+    }
+
+    #[test]
+    fn a_closed_pool_sends_no_stop_while_chunks_wait() {
+        // The worker is idle only because it has taken its maxtasksperchild.
+        let (mut pools, mut fake) = pool_of(1, Some(1));
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(2),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        pools.close(&mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        assert!(fake.stops().is_empty());
+    }
+
+    #[test]
+    fn a_closed_pool_replaces_a_worker_while_tasks_remain() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(2),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        pools.close(&mut fake, 0);
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+        assert_eq!(fake.names.len(), 2);
+    }
+
+    #[test]
+    fn resize_retires_idle_workers_first() {
+        let (mut pools, mut fake) = pool_of(3, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(3),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        ready(&mut pools, &mut fake, 2);
+        pools.list[0].workers[2].window = 2;
+        pools.dispatch(&mut fake, 0);
+        // Worker 0 holds one chunk, worker 1 (not ready) none, worker 2 two.
+
+        pools.resize(&mut fake, 0, 1);
+
+        assert_eq!(fake.stops(), [1, 0]);
+        assert_eq!(fake.pool_states().last(), Some(&(1, PoolStateName::Run)));
+        pools.resize(&mut fake, 0, 3);
+        assert_eq!(fake.names.len(), 5, "stopping workers do not count");
+        assert_eq!(fake.pool_states().last(), Some(&(3, PoolStateName::Run)));
+    }
+
+    #[test]
+    fn five_failed_starts_in_a_row_stop_the_pool() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(1),
+            None,
+        );
+        for w in 0..5 {
+            assert_eq!(pools.get(0).worker(0), Some(w));
+            pools.on_worker_exit(&mut fake, 0, w, 1);
+        }
+        assert_eq!(fake.names.len(), 5);
+        assert_eq!(
+            fake.errors(),
+            ["RuntimeError: pool 'pool' stopped replacing workers: 5 in a row died while starting"]
+        );
+        assert_eq!(
+            pools.call(call).cancelled(),
+            Some("RuntimeError: pool workers keep dying while starting")
+        );
+        assert_eq!(
+            fake.pool_states().last(),
+            Some(&(1, PoolStateName::Terminate))
+        );
+    }
+
+    #[test]
+    fn only_deaths_before_ready_count_as_failed_starts() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        for w in 0..4 {
+            pools.on_worker_exit(&mut fake, 0, w, 1);
+        }
+        ready(&mut pools, &mut fake, 4);
+        // A worker that got ready and then died started fine; the count starts over.
+        pools.on_worker_exit(&mut fake, 0, 4, 1);
+        for w in 5..9 {
+            pools.on_worker_exit(&mut fake, 0, w, 1);
+        }
+        assert!(fake.errors().is_empty());
+        assert_eq!(fake.names.len(), 10);
+    }
+
+    #[test]
+    fn nothing_is_replaced_while_the_driver_shuts_down() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        fake.shutting_down = true;
+        pools.on_worker_exit(&mut fake, 0, 0, -libc::SIGTERM);
+        assert_eq!(fake.names.len(), 1);
+    }
+
+    #[test]
+    fn a_worker_that_cannot_start_is_an_oserror() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        fake.refuse_starts = true;
+        pools.on_worker_exit(&mut fake, 0, 0, 0);
+        assert_eq!(
+            fake.errors(),
+            ["OSError: cannot start a pool worker: out of processes"]
+        );
+    }
+
+    #[test]
+    fn imap_yields_by_position_and_imap_unordered_by_completion() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let imap = pools.submit(&mut fake, 0, SubmitKind::Imap, Func::Square, range(3), None);
+        let unordered = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::ImapUnordered,
+            Func::Square,
+            range(3),
+            None,
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.list[0].workers[0].window = 6;
+        pools.dispatch(&mut fake, 0);
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 2));
+        run_chunk(&mut pools, &mut fake, 0, chunk(1, 2));
+        assert_eq!(
+            pools.call(imap).yielded(0),
+            None,
+            "imap waits for the first item"
+        );
+        assert_eq!(
+            pools.call(unordered).yielded(0),
+            Some(&Ok(Value::Int(50))),
+            "task 5 finished first"
+        );
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        assert_eq!(pools.call(imap).yielded(0), Some(&Ok(Value::Int(0))));
+        assert_eq!(pools.call(imap).yielded(1), None);
+    }
+
+    #[test]
+    fn get_raises_the_first_error_by_position() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(3),
+            Some(3),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        let results = vec![
+            Ok(Value::Int(0)),
+            Err(Raised("ValueError: one".into())),
+            Err(Raised("ValueError: two".into())),
+        ];
+        let done = FromWorker::ChunkDone {
+            chunk: chunk(0, 0).encode(),
+            results,
+        };
+        pools.on_message(&mut fake, 0, 0, done);
+        assert_eq!(
+            pools.call_mut(call).take_outcome(),
+            Err("ValueError: one".into())
+        );
     }
 }
