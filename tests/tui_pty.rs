@@ -33,6 +33,25 @@ impl Screen {
         assert!(ok, "timed out waiting for {what}; screen:\n{last}");
         last
     }
+
+    /// Everything pooltop wrote, once what restores the terminal has been read: it may
+    /// still be in the pseudo-terminal when the process has already exited.
+    fn restored(&self) -> String {
+        self.written_until(|text| {
+            text.rfind("\x1b[?1049l")
+                .is_some_and(|leave| text[leave..].contains("\x1b[?25h"))
+        })
+    }
+
+    /// Everything pooltop wrote, once `cond` holds for it (or after five seconds).
+    fn written_until(&self, cond: impl Fn(&str) -> bool) -> String {
+        let raw = || {
+            let bytes = self.raw.lock().map(|r| r.clone()).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        wait_until(Duration::from_secs(5), || cond(&raw()));
+        raw()
+    }
 }
 
 /// The table row of a process: its PID and the rest of the row.
@@ -165,8 +184,7 @@ fn start_terminate_and_quit_in_a_real_terminal() {
 
     writer.write_all(b"q").expect("press q");
     assert!(exits(&mut child), "pooltop quits on q");
-    let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
-    let raw = String::from_utf8_lossy(&raw);
+    let raw = screen.restored();
     let leave = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
     let enter = raw
         .rfind("\x1b[?1049h")
@@ -227,11 +245,8 @@ fn sigterm_to_the_dashboard_restores_the_terminal_and_ends_workers() {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGTERM)
         .expect("sigterm");
     assert!(exits(&mut child), "exits on SIGTERM");
-    let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
-    assert!(
-        String::from_utf8_lossy(&raw).contains("\x1b[?1049l"),
-        "left the alternate screen"
-    );
+    let raw = screen.restored();
+    assert!(raw.contains("\x1b[?1049l"), "left the alternate screen");
     assert_all_gone(&pids, Duration::from_secs(2));
 }
 
@@ -258,8 +273,7 @@ fn a_panic_restores_the_terminal_and_leaves_no_process() {
     assert_eq!(pids.len(), 3);
     writer.write_all(b"z").expect("press the panic key");
     assert!(exits(&mut child), "exits after a panic");
-    let raw = screen.raw.lock().map(|r| r.clone()).unwrap_or_default();
-    let raw = String::from_utf8_lossy(&raw);
+    let raw = screen.written_until(|text| text.contains("test panic on key"));
     assert!(
         raw.rfind("\x1b[?1049l") > raw.rfind("\x1b[?1049h"),
         "left the alternate screen"

@@ -94,7 +94,13 @@ fn pool_steps(tasks: usize, workers: usize) -> Vec<Step> {
             "rd = pool.map(cube, range(n))",
         ),
         step(Op::WithExit { slot: 0 }, "pool.terminate()"),
-        step(Op::JoinPool { slot: 0 }, "pool.join()"),
+        step(
+            Op::JoinPool {
+                slot: 0,
+                timeout: None,
+            },
+            "pool.join()",
+        ),
     ]
 }
 

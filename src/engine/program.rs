@@ -33,6 +33,17 @@ impl StartMethod {
             StartMethod::Forkserver => "ForkServerPoolWorker",
         }
     }
+
+    /// The Process class of `multiprocessing.get_context(method)`: `SpawnProcess`, which
+    /// also names its objects (`SpawnProcess-2`); plain `multiprocessing.Process` is
+    /// `Process` whatever the default method.
+    pub fn process_class(self) -> &'static str {
+        match self {
+            StartMethod::Fork => "ForkProcess",
+            StartMethod::Spawn => "SpawnProcess",
+            StartMethod::Forkserver => "ForkServerProcess",
+        }
+    }
 }
 
 /// Index of a scenario variable.
@@ -221,6 +232,8 @@ pub enum Op {
     },
     JoinPool {
         slot: Slot,
+        /// Python's `Pool.join()` takes none: given one, the call raises `TypeError`.
+        timeout: Option<f64>,
     },
     TerminatePool {
         slot: Slot,

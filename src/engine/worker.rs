@@ -170,8 +170,14 @@ impl PoolWorker<'_> {
                 out: &mut out,
                 process_name: &self.init.name,
             };
-            results.push(workload::run(&call, &mut ctx));
+            let result = workload::run(&call, &mut ctx);
             self.last_slow = began.elapsed() > std::time::Duration::from_micros(100);
+            let raised = result.is_err();
+            results.push(result);
+            // Python runs a chunk as `list(map(f, chunk))`: the first exception ends it.
+            if raised {
+                break;
+            }
         }
         self.send(&FromWorker::ChunkDone { chunk, results })?;
         if costly || self.last_slow {

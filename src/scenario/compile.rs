@@ -291,7 +291,13 @@ impl Compiler<'_> {
                     None => format!("{n}.join()"),
                 };
                 match kind {
-                    Pool => (Op::JoinPool { slot }, py),
+                    Pool => (
+                        Op::JoinPool {
+                            slot,
+                            timeout: s.timeout,
+                        },
+                        py,
+                    ),
                     _ => (
                         Op::Join {
                             slot,

@@ -102,6 +102,12 @@ impl Child {
         self.chan.as_ref().map(AsRawFd::as_raw_fd)
     }
 
+    /// Frames wait until the child's PID is known: a fork server's child then cannot read
+    /// its job, and so cannot print, before its output can be put under its name.
+    fn may_write(&self) -> bool {
+        self.pid != 0 && self.tx.pending() > 0
+    }
+
     /// Sends a signal unless the child is already reaped; a pidfd never hits a recycled PID.
     fn signal(&self, signal: i32) -> io::Result<()> {
         match &self.pidfd {
@@ -340,11 +346,8 @@ impl Children {
         let c = &mut self.list[id];
         c.ready = true;
         c.ready_ms = c.requested.elapsed().as_secs_f64() * 1e3;
-        // A forkserver worker can say it is ready before its server has told us its PID;
-        // then `spawned` waits for the PID.
-        if c.pid != 0 {
-            self.announce_spawned(out, id);
-        }
+        // Its PID is known: it could not read its job before (`may_write`).
+        self.announce_spawned(out, id);
     }
 
     /// The fork server's control socket, starting the server on first use.
@@ -398,11 +401,7 @@ impl Children {
                     c.pid = pid;
                     c.ppid = server_pid;
                     c.pidfd = pidfd.map(PidFd::from_owned);
-                    let ready = c.ready;
                     self.announce_created(out, id);
-                    if ready {
-                        self.announce_spawned(out, id);
-                    }
                 }
                 ServerNews::More
             }
@@ -554,7 +553,7 @@ impl Children {
     pub fn flush(&mut self) {
         for c in &mut self.list {
             let Some(fd) = c.chan_fd() else { continue };
-            if c.tx.pending() > 0 && c.tx.flush_nonblocking(fd).is_err() {
+            if c.may_write() && c.tx.flush_nonblocking(fd).is_err() {
                 // The worker closed its end: it is exiting; its pidfd will report how.
                 c.tx = FrameWriter::default();
             }
@@ -574,7 +573,7 @@ impl Children {
         self.list.iter().enumerate().map(|(id, c)| Watch {
             id,
             channel: c.chan.as_ref().map(AsFd::as_fd),
-            wants_write: c.tx.pending() > 0,
+            wants_write: c.may_write(),
             pidfd: c
                 .pidfd
                 .as_ref()

@@ -307,7 +307,11 @@ impl Interp {
                 pool_call(self, pool, |slot| Op::Close { slot }, "close")
             }
             Interactive::JoinPool { pool } => {
-                pool_call(self, pool, |slot| Op::JoinPool { slot }, "join")
+                let join = |slot| Op::JoinPool {
+                    slot,
+                    timeout: None,
+                };
+                pool_call(self, pool, join, "join")
             }
             Interactive::TerminatePool { pool } => {
                 pool_call(self, pool, |slot| Op::TerminatePool { slot }, "terminate")
@@ -445,7 +449,9 @@ impl Interp {
             Op::Ready { slot, into } => self.ready(m, slot, into),
             Op::Iterate { slot, print, into } => self.iterate_over(slot, print, into),
             Op::Close { slot } => self.with_pool(m, slot, |_, m, p| close_pool(m, p)),
-            Op::JoinPool { slot } => self.with_pool(m, slot, |_, m, p| join_pool(m, p)),
+            Op::JoinPool { slot, timeout } => {
+                self.with_pool(m, slot, |_, m, p| join_pool(m, p, timeout))
+            }
             Op::TerminatePool { slot } | Op::WithExit { slot } => {
                 self.with_pool(m, slot, |_, m, p| terminate_pool(m, p))
             }
@@ -493,7 +499,9 @@ impl Interp {
     /// `r.ready()`.
     fn ready(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
         self.with_async(m, slot, |i, m, call| {
-            let ready = m.pools.call(call).complete();
+            // A call cut short by terminate() never becomes ready, as in Python (whose
+            // get() would then wait forever, where pooltop's raises).
+            let ready = m.pools.call(call).all_in();
             i.give(into, Value::Bool(ready))
         })
     }
@@ -552,8 +560,9 @@ impl Interp {
         method: Option<StartMethod>,
     ) -> Outcome {
         let n = m.children.next_identity();
-        let name = name.unwrap_or_else(|| format!("Process-{n}"));
-        let repr = format!("<Process name='{name}' parent={} initial>", m.children.me());
+        let class = method.map_or("Process", StartMethod::process_class);
+        let name = name.unwrap_or_else(|| format!("{class}-{n}"));
+        let repr = format!("<{class} name='{name}' parent={} initial>", m.children.me());
         m.emit(EventKind::ProcessObject {
             name: name.clone(),
             start_method: method.unwrap_or(self.settings.start_method),
@@ -894,7 +903,11 @@ fn close_pool(m: &mut Machine, p: usize) -> Outcome {
     Outcome::Done("None".into())
 }
 
-fn join_pool(m: &Machine, p: usize) -> Outcome {
+fn join_pool(m: &Machine, p: usize, timeout: Option<f64>) -> Outcome {
+    if timeout.is_some() {
+        let message = "TypeError: Pool.join() got an unexpected keyword argument 'timeout'";
+        return Outcome::Raise(message.into());
+    }
     match m.pools.get(p).state() {
         PoolStateName::Run => Outcome::Raise("ValueError: Pool is still running".into()),
         _ => Outcome::Block(Blocked::JoinPool { pool: p }),

@@ -201,6 +201,11 @@ impl CallState {
         self.cancelled.is_some() || self.done == self.len
     }
 
+    /// Every result is in (Python's `ready()`); a cancelled call never gets there.
+    pub fn all_in(&self) -> bool {
+        self.done == self.len
+    }
+
     /// Why the call will never complete, if it was cancelled.
     pub fn cancelled(&self) -> Option<&str> {
         self.cancelled.as_deref()
@@ -241,11 +246,15 @@ impl CallState {
         outcome
     }
 
-    /// The values in submission order, or the first error by position, as Python's
-    /// `map` raises it.
+    /// The values in submission order, or the first error to arrive, as Python's
+    /// `MapResult` keeps it ("only store first exception").
     fn outcome(&self) -> Result<Value, String> {
         if let Some(why) = &self.cancelled {
             return Err(why.clone());
+        }
+        let arrived = self.order.iter().filter_map(|i| self.results[*i].as_ref());
+        if let Some(Err(e)) = arrived.into_iter().find(|r| r.is_err()) {
+            return Err(e.clone());
         }
         let mut values = Vec::with_capacity(self.results.len());
         for r in &self.results {
@@ -484,7 +493,8 @@ impl Pools {
         }
     }
 
-    /// Hands queued chunks to workers with room, and sentinels once a closed pool is drained.
+    /// Hands queued chunks to workers with room, and sentinels once a closed pool's every
+    /// result is in.
     pub fn dispatch(&mut self, host: &mut impl Workers, pool: usize) {
         let p = &mut self.list[pool];
         for w in &mut p.workers {
@@ -495,7 +505,9 @@ impl Pools {
                 assign(host, &self.calls[r.call as usize], w, r);
             }
         }
-        if p.state != PoolStateName::Close || !p.pending.is_empty() {
+        // As Python's `_handle_workers`, a closed pool keeps every worker until every
+        // result is in; only then does each get its sentinel.
+        if p.state != PoolStateName::Close || p.has_outstanding_work() {
             return;
         }
         for w in &mut p.workers {
@@ -577,7 +589,27 @@ impl Pools {
         let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
         };
-        let Some(first) = call.chunk(r).map(|ch| ch.first) else {
+        let Some((first, len)) = call.chunk(r).map(|ch| (ch.first, ch.len)) else {
+            return;
+        };
+        // A chunk is one task to Python: when an item raises, that exception is the
+        // result of every item of the chunk (the others' values are lost, the rest never ran).
+        if let Some(error) = results.iter().find_map(|r| r.as_ref().err()) {
+            let results = (first..first + len).map(|_| Err(error.clone())).collect();
+            return self.record_chunk(host, id, r, first, results);
+        }
+        self.record_chunk(host, id, r, first, results);
+    }
+
+    fn record_chunk(
+        &mut self,
+        host: &mut impl Workers,
+        id: WorkerId,
+        r: ChunkRef,
+        first: usize,
+        results: Vec<Result<Value, Raised>>,
+    ) {
+        let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
         };
         for (k, result) in results.into_iter().enumerate() {
@@ -1187,7 +1219,7 @@ mod tests {
     }
 
     #[test]
-    fn close_drains_the_queue_then_sends_each_worker_one_stop() {
+    fn close_waits_for_every_result_then_sends_each_worker_one_stop() {
         let (mut pools, mut fake) = pool_of(2, None);
         pools.submit(
             &mut fake,
@@ -1207,7 +1239,10 @@ mod tests {
         run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
         pools.dispatch(&mut fake, 0);
         pools.dispatch(&mut fake, 0);
-        assert_eq!(fake.stops(), [0]);
+        assert!(
+            fake.stops().is_empty(),
+            "an idle worker stays while another still works (CPython: no churn)"
+        );
         run_chunk(&mut pools, &mut fake, 1, chunk(0, 1));
         pools.dispatch(&mut fake, 0);
         assert_eq!(fake.stops(), [0, 1]);
