@@ -321,12 +321,18 @@ impl Compiler<'_> {
             "is_alive" => {
                 let (slot, _, n) = self.on(s, &[Process])?;
                 let into = self.into(s, Value)?;
-                (Op::IsAlive { slot, into }, format!("print({n}.is_alive())"))
+                (
+                    Op::IsAlive { slot, into },
+                    query(s, format!("{n}.is_alive()")),
+                )
             }
             "exitcode" => {
                 let (slot, _, n) = self.on(s, &[Process])?;
                 let into = self.into(s, Value)?;
-                (Op::ExitCode { slot, into }, format!("print({n}.exitcode)"))
+                (
+                    Op::ExitCode { slot, into },
+                    query(s, format!("{n}.exitcode")),
+                )
             }
             _ => return Err("unknown action".into()),
         })
@@ -365,7 +371,7 @@ impl Compiler<'_> {
             "ready" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
                 let into = self.into(s, Value)?;
-                (Op::Ready { slot, into }, format!("print({n}.ready())"))
+                (Op::Ready { slot, into }, query(s, format!("{n}.ready()")))
             }
             "for" => {
                 let (slot, _, n) = self.on(s, &[Iter])?;
@@ -695,6 +701,15 @@ fn assign(s: &RawStep, call: String) -> String {
     match &s.into {
         Some(v) => format!("{v} = {call}"),
         None => call,
+    }
+}
+
+/// A query kept with `into` is an assignment, as `get` writes it, so a later `print`
+/// that names the variable has it defined; without `into` the value is only shown.
+fn query(s: &RawStep, expr: String) -> String {
+    match &s.into {
+        Some(_) => assign(s, expr),
+        None => format!("print({expr})"),
     }
 }
 
