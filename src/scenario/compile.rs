@@ -396,10 +396,10 @@ impl Compiler<'_> {
                 (Op::Close { slot }, format!("{n}.close()"))
             }
             "with-exit" => {
-                let (slot, _, _) = self.on(s, &[Pool])?;
+                let (slot, _, n) = self.on(s, &[Pool])?;
                 (
                     Op::WithExit { slot },
-                    "# end of the with block: pool.terminate()".into(),
+                    format!("# end of the with block: {n}.terminate()"),
                 )
             }
             "print" => {

@@ -40,8 +40,8 @@ def guarded_terminate(pool, timeout=4):
         os._exit(3)
 
 
-def idle_kill(index):
-    pool = multiprocessing.Pool(2)
+def idle_kill(index, n=2):
+    pool = multiprocessing.Pool(n)
     time.sleep(0.5)
     w = pool._pool[index]
     print(f"killing idle {w.name} (pool._pool[{index}]) with SIGKILL", flush=True)
@@ -80,6 +80,7 @@ def pending_terminate():
 
 
 MODES = {
+    "idle_kill_pool1": lambda: idle_kill(0, n=1),
     "idle_kill_0": lambda: idle_kill(0),
     "idle_kill_1": lambda: idle_kill(1),
     "busy_kill": busy_kill,
