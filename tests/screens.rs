@@ -662,6 +662,7 @@ fn a_created_process_shows_before_start_and_s_starts_it() {
         EventKind::ProcessObject {
             name: "process1".into(),
             start_method: StartMethod::Fork,
+            daemon: false,
         },
     );
     let screen = draw(&app);

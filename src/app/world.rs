@@ -933,7 +933,12 @@ mod tests {
         let mut w = world("squares-cubes");
         let name = "process1".to_string();
         let start_method = StartMethod::Fork;
-        at(&mut w, 0.1, EventKind::ProcessObject { name, start_method });
+        let kind = EventKind::ProcessObject {
+            name,
+            start_method,
+            daemon: false,
+        };
+        at(&mut w, 0.1, kind);
         let row = w.procs[0].id;
         assert_eq!(
             (w.procs[0].pid, w.procs[0].state),

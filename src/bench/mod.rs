@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::engine::program::{Items, Op, Program, RunSettings, StartMethod, Step, SubmitKind};
+use crate::engine::program::{
+    Callbacks, Items, Op, Program, RunSettings, StartMethod, Step, SubmitKind,
+};
 use crate::engine::protocol::{Command, Event, EventKind, Role};
 use crate::engine::sys;
 use crate::engine::value::Value;
@@ -60,6 +62,7 @@ fn pool_steps(tasks: usize, workers: usize) -> Vec<Step> {
         items,
         chunksize,
         into: Some(into),
+        callbacks: Callbacks::default(),
     };
     let one = Items::List(vec![vec![Value::Int(1)]]);
     let new_pool = Op::NewPool {
@@ -128,6 +131,7 @@ fn new_process(slot: usize, i: usize, python: &str) -> Step {
         target: noop(i),
         name: None,
         method: None,
+        daemon: false,
     };
     step(op, python)
 }

@@ -160,6 +160,27 @@ pub enum Piece {
     Pid,
     /// `os.cpu_count()`.
     CpuCount,
+    /// `multiprocessing.current_process().name`, in the main process.
+    ProcessName,
+    /// `multiprocessing.active_children()`: the live children, as Python lists them.
+    ActiveChildren,
+    /// `len(multiprocessing.active_children())`.
+    ActiveCount,
+}
+
+/// A function the main process passes as `callback=` or `error_callback=`: Python runs
+/// it in the main process when the call's result (or exception) is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Callback {
+    /// `print`: writes the result, or the exception's message.
+    Print,
+}
+
+/// The callbacks of an `apply_async` / `map_async` / `starmap_async`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Callbacks {
+    pub on_result: Option<Callback>,
+    pub on_error: Option<Callback>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -170,6 +191,8 @@ pub enum Op {
         name: Option<String>,
         /// `multiprocessing.get_context(method).Process(...)`; None: the run's method.
         method: Option<StartMethod>,
+        /// `daemon=True`: terminated, not joined, when the main program ends.
+        daemon: bool,
     },
     Start {
         slot: Slot,
@@ -207,6 +230,7 @@ pub enum Op {
         items: Items,
         chunksize: Option<i64>,
         into: Option<Slot>,
+        callbacks: Callbacks,
     },
     Get {
         slot: Slot,
@@ -219,6 +243,17 @@ pub enum Op {
     },
     Ready {
         slot: Slot,
+        into: Option<Slot>,
+    },
+    /// `r.successful()`: whether the call raised; an error itself while not ready.
+    Successful {
+        slot: Slot,
+        into: Option<Slot>,
+    },
+    /// `it.next(timeout)` (or `next(it)`) on an imap iterator.
+    Next {
+        slot: Slot,
+        timeout: Option<f64>,
         into: Option<Slot>,
     },
     /// `for r in it: print(r)` over an imap iterator.

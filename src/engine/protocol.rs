@@ -99,6 +99,7 @@ pub enum EventKind {
     ProcessObject {
         name: String,
         start_method: StartMethod,
+        daemon: bool,
     },
     /// A child finished starting: it is ready to run its target or take tasks.
     Spawned {

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use crate::engine::program::{
-    Items, Op, Piece, Program, RunSettings, SignalTarget, StartMethod, Step, SubmitKind,
+    Callback, Callbacks, Items, Op, Piece, Program, RunSettings, SignalTarget, StartMethod, Step,
+    SubmitKind,
 };
 use crate::engine::sys;
 use crate::engine::value::Value;
@@ -44,10 +45,10 @@ type Res<T> = Result<T, String>;
 /// Fields each action accepts beyond `do` and `python`.
 fn allowed(action: &str) -> Option<&'static [&'static str]> {
     Some(match action {
-        "process" => &["var", "target", "args", "name"],
+        "process" => &["var", "target", "args", "name", "daemon"],
         "start" | "terminate" | "kill" | "close" | "with-exit" => &["on"],
         "join" | "wait" => &["on", "timeout"],
-        "is_alive" | "exitcode" | "ready" => &["on", "into"],
+        "is_alive" | "exitcode" | "ready" | "successful" => &["on", "into"],
         "pool" => &[
             "var",
             "processes",
@@ -55,11 +56,22 @@ fn allowed(action: &str) -> Option<&'static [&'static str]> {
             "initargs",
             "maxtasksperchild",
         ],
-        "apply" | "apply_async" => &["on", "func", "args", "into"],
-        "map" | "map_async" | "imap" | "imap_unordered" | "starmap" | "starmap_async" => {
+        "apply" => &["on", "func", "args", "into"],
+        "apply_async" => &["on", "func", "args", "into", "callback", "error_callback"],
+        "map" | "imap" | "imap_unordered" | "starmap" => {
             &["on", "func", "items", "range", "chunksize", "into"]
         }
-        "get" => &["on", "timeout", "into"],
+        "map_async" | "starmap_async" => &[
+            "on",
+            "func",
+            "items",
+            "range",
+            "chunksize",
+            "into",
+            "callback",
+            "error_callback",
+        ],
+        "get" | "next" => &["on", "timeout", "into"],
         "for" => &["on", "print", "into"],
         "print" => &["text"],
         "sleep" => &["seconds"],
@@ -70,7 +82,8 @@ fn allowed(action: &str) -> Option<&'static [&'static str]> {
 }
 
 const ACTIONS: &str = "process, start, join, terminate, kill, is_alive, exitcode, pool, apply, apply_async, \
-map, map_async, imap, imap_unordered, starmap, starmap_async, get, wait, ready, for, close, with-exit, print, sleep, signal, clock, note";
+map, map_async, imap, imap_unordered, starmap, starmap_async, get, wait, ready, successful, next, for, close, \
+with-exit, print, sleep, signal, clock, note";
 
 fn present_fields(s: &RawStep) -> Vec<&'static str> {
     let mut v = Vec::new();
@@ -100,6 +113,9 @@ fn present_fields(s: &RawStep) -> Vec<&'static str> {
     add("signal", s.signal.is_some());
     add("worker", s.worker.is_some());
     add("start_method", s.start_method.is_some());
+    add("daemon", s.daemon.is_some());
+    add("callback", s.callback.is_some());
+    add("error_callback", s.error_callback.is_some());
     v
 }
 
@@ -271,7 +287,7 @@ impl Compiler<'_> {
             "start" | "join" | "terminate" | "kill" | "is_alive" | "exitcode" => {
                 self.process_call(s)
             }
-            "get" | "wait" | "ready" | "for" => self.result_call(s),
+            "get" | "wait" | "ready" | "successful" | "next" | "for" => self.result_call(s),
             _ => self.main_call(s),
         }
     }
@@ -373,6 +389,29 @@ impl Compiler<'_> {
                 let into = self.into(s, Value)?;
                 (Op::Ready { slot, into }, query(s, format!("{n}.ready()")))
             }
+            "successful" => {
+                let (slot, _, n) = self.on(s, &[Async])?;
+                let into = self.into(s, Value)?;
+                let py = query(s, format!("{n}.successful()"));
+                (Op::Successful { slot, into }, py)
+            }
+            "next" => {
+                let (slot, _, n) = self.on(s, &[Iter])?;
+                let into = self.into(s, Value)?;
+                let py = match s.timeout {
+                    Some(t) => format!("{n}.next(timeout={t})"),
+                    None => format!("next({n})"),
+                };
+                let timeout = s.timeout;
+                (
+                    Op::Next {
+                        slot,
+                        timeout,
+                        into,
+                    },
+                    query(s, py),
+                )
+            }
             "for" => {
                 let (slot, _, n) = self.on(s, &[Iter])?;
                 let print = s.print.unwrap_or(true);
@@ -432,8 +471,10 @@ impl Compiler<'_> {
             .map(|n| format!(", name={n:?}"))
             .unwrap_or_default();
         let method = start_method(s)?;
+        let daemon = s.daemon.unwrap_or(false);
+        let daemon_part = if daemon { ", daemon=True" } else { "" };
         let py = format!(
-            "{var} = {}.Process(target={f}, args={}{name_part})",
+            "{var} = {}.Process(target={f}, args={}{name_part}{daemon_part})",
             context(method),
             python_args(&args)
         );
@@ -443,6 +484,7 @@ impl Compiler<'_> {
                 target: Call { func: f, args },
                 name: s.name.clone(),
                 method,
+                daemon,
             },
             py,
         ))
@@ -596,7 +638,21 @@ impl Compiler<'_> {
             (Some(c), None) => format!(", chunksize={c}"),
             (None, None) => String::new(),
         };
-        let py = assign(s, format!("{n}.{}({f}, {arg_text}{chunk})", kind.method()));
+        let callbacks = Callbacks {
+            on_result: callback(s.callback.as_ref(), "callback")?,
+            on_error: callback(s.error_callback.as_ref(), "error_callback")?,
+        };
+        let mut keywords = chunk;
+        if callbacks.on_result.is_some() {
+            keywords.push_str(", callback=print");
+        }
+        if callbacks.on_error.is_some() {
+            keywords.push_str(", error_callback=print");
+        }
+        let py = assign(
+            s,
+            format!("{n}.{}({f}, {arg_text}{keywords})", kind.method()),
+        );
         let op = Op::Submit {
             pool,
             kind,
@@ -604,6 +660,7 @@ impl Compiler<'_> {
             items,
             chunksize: s.chunksize,
             into,
+            callbacks,
         };
         Ok((op, py))
     }
@@ -675,16 +732,11 @@ impl Compiler<'_> {
                     if !lit.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut lit)));
                     }
-                    if name == "elapsed" {
-                        pieces.push(Piece::Elapsed);
-                    } else if name == "pid" {
-                        pieces.push(Piece::Pid);
-                    } else if name == "cpu_count" {
-                        pieces.push(Piece::CpuCount);
-                    } else {
-                        let (slot, _) = self.lookup(&name)?;
-                        pieces.push(Piece::Var(slot));
-                    }
+                    let piece = match known_piece(&name) {
+                        Some(piece) => piece,
+                        None => Piece::Var(self.lookup(&name)?.0),
+                    };
+                    pieces.push(piece);
                 }
                 '}' => return Err("unmatched '}' in text (write '}}' for a brace)".into()),
                 c => lit.push(c),
@@ -694,6 +746,32 @@ impl Compiler<'_> {
             pieces.push(Piece::Text(lit));
         }
         Ok(pieces)
+    }
+}
+
+/// Names a template knows besides variables: a few values, and the Python expressions
+/// of the main process an f-string may hold.
+fn known_piece(name: &str) -> Option<Piece> {
+    let expr = name.strip_prefix("multiprocessing.").unwrap_or(name);
+    Some(match expr {
+        "elapsed" => Piece::Elapsed,
+        "pid" => Piece::Pid,
+        "cpu_count" => Piece::CpuCount,
+        "current_process().name" => Piece::ProcessName,
+        "active_children()" => Piece::ActiveChildren,
+        "len(active_children())" | "len(multiprocessing.active_children())" => Piece::ActiveCount,
+        _ => return None,
+    })
+}
+
+/// `callback = "print"`: the only function of the main process a scenario can name.
+fn callback(name: Option<&String>, field: &str) -> Res<Option<Callback>> {
+    match name.map(String::as_str) {
+        None => Ok(None),
+        Some("print") => Ok(Some(Callback::Print)),
+        Some(other) => Err(format!(
+            "{field} '{other}' is not known (a scenario can pass print)"
+        )),
     }
 }
 

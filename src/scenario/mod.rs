@@ -167,6 +167,9 @@ pub struct RawStep {
     pub signal: Option<String>,
     pub worker: Option<toml::Value>,
     pub start_method: Option<String>,
+    pub daemon: Option<bool>,
+    pub callback: Option<String>,
+    pub error_callback: Option<String>,
     /// What a lesson says about this line.
     pub say: Option<String>,
     /// Label the time this step takes (a lesson's measurements view).

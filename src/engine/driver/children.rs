@@ -90,6 +90,10 @@ impl Child {
         self.owner
     }
 
+    pub fn method(&self) -> StartMethod {
+        self.method
+    }
+
     pub fn exitcode(&self) -> Option<i32> {
         self.exitcode
     }
@@ -419,6 +423,15 @@ impl Children {
                 ServerNews::Done
             }
         }
+    }
+
+    /// Children not yet reaped, oldest first.
+    pub fn live(&self) -> impl Iterator<Item = ChildId> + '_ {
+        self.list
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.alive())
+            .map(|(id, _)| id)
     }
 
     pub fn live_by_pid(&self, pid: i32) -> Option<ChildId> {

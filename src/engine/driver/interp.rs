@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::engine::program::{
-    Items, Op, Piece, Program, RunSettings, SignalTarget, Slot, StartMethod, SubmitKind,
+    Callbacks, Items, Op, Piece, Program, RunSettings, SignalTarget, Slot, StartMethod, SubmitKind,
 };
 use crate::engine::protocol::{EventKind, Interactive, PoolStateName, Stream};
 use crate::engine::sys;
@@ -23,7 +23,11 @@ enum SlotVal {
     Process(usize),
     Pool(usize),
     Async(usize),
-    Iter(usize),
+    /// An imap iterator over a call, and how many results it has yielded.
+    Iter {
+        call: usize,
+        next: usize,
+    },
     Value(Value),
 }
 
@@ -45,11 +49,22 @@ struct Getting {
 
 /// `for r in it:` in progress: what it has yielded so far.
 struct Iteration {
+    /// The iterator's variable: it remembers where the loop stopped, as Python's does.
+    slot: Slot,
     call: usize,
     next: usize,
     print: bool,
     into: Option<Slot>,
     collected: Vec<Value>,
+}
+
+/// `it.next(timeout)` in progress.
+struct NextItem {
+    slot: Slot,
+    call: usize,
+    at: usize,
+    deadline: Option<Instant>,
+    into: Option<Slot>,
 }
 
 /// A step that is waiting, as the Python call would block.
@@ -63,6 +78,7 @@ enum Blocked {
     },
     Get(Getting),
     Iterate(Iteration),
+    Next(NextItem),
     JoinPool {
         pool: usize,
     },
@@ -94,6 +110,7 @@ struct Submission {
     items: Items,
     chunksize: Option<i64>,
     into: Option<Slot>,
+    callbacks: Callbacks,
 }
 
 #[derive(Default)]
@@ -111,6 +128,8 @@ pub struct Interp {
     finished: bool,
     /// A value the current step produced, reported after it is done.
     result: Option<Value>,
+    /// Calls whose callbacks have not run yet, in submission order.
+    callbacks: Vec<(usize, Callbacks)>,
 }
 
 fn deadline_after(timeout: Option<f64>) -> Option<Instant> {
@@ -201,6 +220,9 @@ impl Interp {
     /// Runs steps while the budget allows and nothing blocks.
     pub fn advance(&mut self, m: &mut Machine) {
         loop {
+            // Python runs a callback in the main process as the result comes in, before
+            // a `get()` waiting for it returns.
+            self.run_callbacks(m);
             if self.blocked.is_some() {
                 match self.try_unblock(m) {
                     Some(result) => self.finish_step(m, result),
@@ -407,7 +429,20 @@ impl Interp {
                 target,
                 name,
                 method,
-            } => self.new_process(m, slot, target, name, method),
+                daemon,
+            } => {
+                let n = m.children.next_identity();
+                let class = method.map_or("Process", StartMethod::process_class);
+                let object = ProcessObj {
+                    name: name.unwrap_or_else(|| format!("{class}-{n}")),
+                    target,
+                    child: None,
+                    exitcode: None,
+                    method,
+                    daemon,
+                };
+                self.new_process(m, slot, object)
+            }
             Op::Start { slot } => self.with_process(m, slot, Interp::start_process),
             Op::Join { slot, timeout } => {
                 self.with_process(m, slot, |_, m, p| join_process(m, p, timeout))
@@ -430,6 +465,7 @@ impl Interp {
                 items,
                 chunksize,
                 into,
+                callbacks,
             } => {
                 let call = Submission {
                     kind,
@@ -437,6 +473,7 @@ impl Interp {
                     items,
                     chunksize,
                     into,
+                    callbacks,
                 };
                 self.with_pool(m, pool, |i, m, p| i.submit(m, p, call))
             }
@@ -447,6 +484,12 @@ impl Interp {
             } => self.wait_for(m, slot, timeout, into, false),
             Op::Wait { slot, timeout } => self.wait_for(m, slot, timeout, None, true),
             Op::Ready { slot, into } => self.ready(m, slot, into),
+            Op::Successful { slot, into } => self.successful(m, slot, into),
+            Op::Next {
+                slot,
+                timeout,
+                into,
+            } => self.next_of(slot, timeout, into),
             Op::Iterate { slot, print, into } => self.iterate_over(slot, print, into),
             Op::Close { slot } => self.with_pool(m, slot, |_, m, p| close_pool(m, p)),
             Op::JoinPool { slot, timeout } => {
@@ -551,29 +594,21 @@ impl Interp {
         }
     }
 
-    fn new_process(
-        &mut self,
-        m: &mut Machine,
-        slot: Slot,
-        target: Call,
-        name: Option<String>,
-        method: Option<StartMethod>,
-    ) -> Outcome {
-        let n = m.children.next_identity();
-        let class = method.map_or("Process", StartMethod::process_class);
-        let name = name.unwrap_or_else(|| format!("{class}-{n}"));
-        let repr = format!("<{class} name='{name}' parent={} initial>", m.children.me());
+    /// `p = Process(...)`: an object in Python's state `initial`, no OS process yet.
+    fn new_process(&mut self, m: &mut Machine, slot: Slot, object: ProcessObj) -> Outcome {
+        let daemon = if object.daemon { " daemon" } else { "" };
+        let repr = format!(
+            "<{} name='{}' parent={} initial{daemon}>",
+            object.class(),
+            object.name,
+            m.children.me()
+        );
         m.emit(EventKind::ProcessObject {
-            name: name.clone(),
-            start_method: method.unwrap_or(self.settings.start_method),
+            name: object.name.clone(),
+            start_method: object.method.unwrap_or(self.settings.start_method),
+            daemon: object.daemon,
         });
-        m.processes.push(ProcessObj {
-            name,
-            target,
-            child: None,
-            exitcode: None,
-            method,
-        });
+        m.processes.push(object);
         self.set_slot(Some(slot), SlotVal::Process(m.processes.len() - 1));
         Outcome::Done(repr)
     }
@@ -655,8 +690,11 @@ impl Interp {
                 wait_only: false,
             }));
         }
+        if s.callbacks != Callbacks::default() {
+            self.callbacks.push((call, s.callbacks));
+        }
         if s.kind.is_iterator() {
-            self.set_slot(s.into, SlotVal::Iter(call));
+            self.set_slot(s.into, SlotVal::Iter { call, next: 0 });
             let class = if s.kind == SubmitKind::Imap {
                 "IMapIterator"
             } else {
@@ -693,16 +731,87 @@ impl Interp {
     }
 
     fn iterate_over(&self, slot: Slot, print: bool, into: Option<Slot>) -> Outcome {
-        match self.slot(slot) {
-            SlotVal::Iter(call) => Outcome::Block(Blocked::Iterate(Iteration {
-                call: *call,
-                next: 0,
+        match *self.slot(slot) {
+            SlotVal::Iter { call, next } => Outcome::Block(Blocked::Iterate(Iteration {
+                slot,
+                call,
+                next,
                 print,
                 into,
                 collected: vec![],
             })),
             SlotVal::Empty => self.undefined(slot),
             _ => self.not_a(slot, "is not iterable"),
+        }
+    }
+
+    fn next_of(&self, slot: Slot, timeout: Option<f64>, into: Option<Slot>) -> Outcome {
+        match *self.slot(slot) {
+            SlotVal::Iter { call, next } => Outcome::Block(Blocked::Next(NextItem {
+                slot,
+                call,
+                at: next,
+                deadline: deadline_after(timeout),
+                into,
+            })),
+            SlotVal::Empty => self.undefined(slot),
+            _ => self.not_a(slot, "is not an iterator"),
+        }
+    }
+
+    /// The iterator in `slot` has yielded `next` results.
+    fn moved_to(&mut self, slot: Slot, next: usize) {
+        if let Some(SlotVal::Iter { next: at, .. }) = self.slots.get_mut(slot) {
+            *at = next;
+        }
+    }
+
+    /// `r.successful()`: Python's `ValueError` while the result is not ready.
+    fn successful(&mut self, m: &mut Machine, slot: Slot, into: Option<Slot>) -> Outcome {
+        self.with_async(m, slot, |i, m, call| {
+            let c = m.pools.call(call);
+            if !c.all_in() {
+                let class = if c.single() {
+                    "ApplyResult"
+                } else {
+                    "MapResult"
+                };
+                // Python's repr holds the object's address; this one stands for it.
+                let address = 0x7f3a_1c00_0000_u64 + call as u64 * 0x50;
+                return Outcome::Raise(format!(
+                    "ValueError: <multiprocessing.pool.{class} object at {address:#x}> not ready"
+                ));
+            }
+            let succeeded = c.outcome().is_ok();
+            i.give(into, Value::Bool(succeeded))
+        })
+    }
+
+    /// Runs the callbacks of calls whose every result is in; a call cut short by
+    /// `terminate()` never calls back.
+    fn run_callbacks(&mut self, m: &mut Machine) {
+        let mut i = 0;
+        while let Some(&(call, callbacks)) = self.callbacks.get(i) {
+            let c = m.pools.call(call);
+            if c.cancelled().is_some() {
+                self.callbacks.remove(i);
+                continue;
+            }
+            if !c.all_in() {
+                i += 1;
+                continue;
+            }
+            self.callbacks.remove(i);
+            let text = match c.outcome() {
+                Ok(value) => callbacks.on_result.map(|_| value.to_string()),
+                // print(exc) writes the message alone, without the exception's type.
+                Err(e) => callbacks
+                    .on_error
+                    .map(|_| e.split_once(": ").map_or(e.as_str(), |(_, m)| m).to_owned()),
+            };
+            if let Some(text) = text {
+                print_main(m, &text);
+            }
         }
     }
 
@@ -721,7 +830,7 @@ impl Interp {
         }
     }
 
-    fn render(&self, m: &Machine, pieces: &[Piece]) -> String {
+    fn render(&self, m: &mut Machine, pieces: &[Piece]) -> String {
         let mut out = String::new();
         for piece in pieces {
             match piece {
@@ -730,6 +839,13 @@ impl Interp {
                 Piece::Pid => out.push_str(&m.children.me().to_string()),
                 Piece::CpuCount => out.push_str(&crate::engine::cpu_count().to_string()),
                 Piece::Var(slot) => out.push_str(&self.slot_text(m, *slot)),
+                Piece::ProcessName => out.push_str("MainProcess"),
+                Piece::ActiveCount => out.push_str(&m.active_children().len().to_string()),
+                Piece::ActiveChildren => {
+                    out.push('[');
+                    out.push_str(&m.active_children().join(", "));
+                    out.push(']');
+                }
             }
         }
         out
@@ -742,7 +858,7 @@ impl Interp {
             SlotVal::Process(p) => format!("<Process name='{}'>", m.processes[*p].name),
             SlotVal::Pool(_) => "<multiprocessing.pool.Pool>".into(),
             SlotVal::Async(_) => "<multiprocessing.pool.AsyncResult>".into(),
-            SlotVal::Iter(_) => "<multiprocessing.pool.IMapIterator>".into(),
+            SlotVal::Iter { .. } => "<multiprocessing.pool.IMapIterator>".into(),
         }
     }
 
@@ -777,6 +893,7 @@ impl Interp {
             },
             Blocked::Get(get) => self.get(m, get),
             Blocked::Iterate(it) => self.iterate(m, it),
+            Blocked::Next(next) => self.next_item(m, next),
             Blocked::JoinPool { pool } if m.pools.get(pool).has_workers() => {
                 Outcome::Block(blocked)
             }
@@ -823,6 +940,7 @@ impl Interp {
                 }
                 // Taken only to release the per-item state; the values are in `collected`.
                 let _ = m.pools.call_mut(it.call).take_outcome();
+                self.moved_to(it.slot, it.next);
                 return self.give(it.into, Value::List(it.collected));
             }
             match call.yielded(it.next).cloned() {
@@ -833,7 +951,11 @@ impl Interp {
                     it.collected.push(v);
                     it.next += 1;
                 }
-                Some(Err(e)) => return Outcome::Raise(e),
+                // The exception is consumed: the next loop carries on after it.
+                Some(Err(e)) => {
+                    self.moved_to(it.slot, it.next + 1);
+                    return Outcome::Raise(e);
+                }
                 None => {
                     return match call.cancelled() {
                         Some(why) => Outcome::Raise(why.to_owned()),
@@ -841,6 +963,33 @@ impl Interp {
                     };
                 }
             }
+        }
+    }
+}
+
+impl Interp {
+    /// `it.next(timeout)`: the next result once it is in, `StopIteration` past the end,
+    /// Python's `TimeoutError` when the timeout passes first.
+    fn next_item(&mut self, m: &mut Machine, next: NextItem) -> Outcome {
+        let call = m.pools.call(next.call);
+        if next.at == call.len {
+            return Outcome::Raise("StopIteration".into());
+        }
+        match call.yielded(next.at).cloned() {
+            Some(result) => {
+                self.moved_to(next.slot, next.at + 1);
+                match result {
+                    Ok(v) => self.give(next.into, v),
+                    Err(e) => Outcome::Raise(e),
+                }
+            }
+            None => match call.cancelled() {
+                Some(why) => Outcome::Raise(why.to_owned()),
+                None if past(next.deadline) => {
+                    Outcome::Raise("multiprocessing.context.TimeoutError".into())
+                }
+                None => Outcome::Block(Blocked::Next(next)),
+            },
         }
     }
 }

@@ -20,6 +20,14 @@ pub struct ProcessObj {
     pub child: Option<ChildId>,
     pub exitcode: Option<i32>,
     pub method: Option<StartMethod>,
+    pub daemon: bool,
+}
+
+impl ProcessObj {
+    /// `Process`, or the context's class (`SpawnProcess`) when one was asked for.
+    pub fn class(&self) -> &'static str {
+        self.method.map_or("Process", StartMethod::process_class)
+    }
 }
 
 /// What the pool logic holds while it works: the child table and the outbox.
@@ -121,6 +129,34 @@ impl Machine {
         let id = self.children.start(&mut self.outbox, start)?;
         self.processes[p].child = Some(id);
         Ok(id)
+    }
+
+    /// `multiprocessing.active_children()`: each live Process and pool worker as Python
+    /// writes it, after reaping any that have ended (as Python's does).
+    pub fn active_children(&mut self) -> Vec<String> {
+        let ids: Vec<ChildId> = self.children.live().collect();
+        for id in &ids {
+            self.poll_exit(*id);
+        }
+        let me = self.children.me();
+        ids.into_iter()
+            .filter_map(|id| {
+                let c = self.children.get(id);
+                let (class, daemon) = match c.owner() {
+                    Owner::Process(p) => (self.processes[p].class(), self.processes[p].daemon),
+                    Owner::Pool(_) => (c.method().process_class(), true),
+                    Owner::Forkserver => return None,
+                };
+                let daemon = if daemon { " daemon" } else { "" };
+                (c.alive() && c.pid() != 0).then(|| {
+                    format!(
+                        "<{class} name='{}' pid={} parent={me} started{daemon}>",
+                        c.name(),
+                        c.pid()
+                    )
+                })
+            })
+            .collect()
     }
 
     /// `os.kill(pid, signal)` from the dashboard, on a live child only.

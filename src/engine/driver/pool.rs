@@ -201,6 +201,11 @@ impl CallState {
         self.cancelled.is_some() || self.done == self.len
     }
 
+    /// `apply`/`apply_async`: one value rather than a list.
+    pub fn single(&self) -> bool {
+        self.kind.single()
+    }
+
     /// Every result is in (Python's `ready()`); a cancelled call never gets there.
     pub fn all_in(&self) -> bool {
         self.done == self.len
@@ -224,9 +229,9 @@ impl CallState {
         } else {
             n
         };
-        // Known bug, kept as it was: a second `for` over a large imap whose results were
-        // released indexes past them and ends the driver (a bounds check would hang it).
-        self.results[index].as_ref()
+        // An iterator remembers its place, so none reads past results released after
+        // its last one was yielded.
+        self.results.get(index)?.as_ref()
     }
 
     /// What `get()` returns or raises, computed once; afterwards the per-item state of a
@@ -248,7 +253,7 @@ impl CallState {
 
     /// The values in submission order, or the first error to arrive, as Python's
     /// `MapResult` keeps it ("only store first exception").
-    fn outcome(&self) -> Result<Value, String> {
+    pub fn outcome(&self) -> Result<Value, String> {
         if let Some(why) = &self.cancelled {
             return Err(why.clone());
         }
