@@ -83,6 +83,9 @@ pub enum Func {
     Noop,
     /// Raises `ValueError` (a failing target or task).
     Fail,
+    /// `check(x)`: prints `checking x`, raises `ValueError` for a negative x, else returns
+    /// `x * 10` (one bad item among good ones).
+    Check,
     /// An initializer that prints which worker it set up.
     Greet,
     /// `chatter(n)`: prints n lines as fast as it can (an output flood).
@@ -92,7 +95,7 @@ pub enum Func {
     Threads,
 }
 
-pub const ALL: [Func; 12] = [
+pub const ALL: [Func; 13] = [
     Func::Squares,
     Func::Cubes,
     Func::Powers,
@@ -102,6 +105,7 @@ pub const ALL: [Func; 12] = [
     Func::SlowCube,
     Func::Noop,
     Func::Fail,
+    Func::Check,
     Func::Greet,
     Func::Chatter,
     Func::Threads,
@@ -119,6 +123,7 @@ impl Func {
             Func::SlowCube => "slow_cube",
             Func::Noop => "noop",
             Func::Fail => "fail",
+            Func::Check => "check",
             Func::Greet => "greet",
             Func::Chatter => "chatter",
             Func::Threads => "threads",
@@ -137,6 +142,7 @@ impl Func {
             | Func::Square
             | Func::Cube
             | Func::SlowCube
+            | Func::Check
             | Func::Chatter => (1, 1),
             Func::Powers | Func::Power => (2, 2),
             Func::Threads => (3, 3),
@@ -291,6 +297,15 @@ pub fn run(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
         Func::Fail => {
             ctx.cost.pay();
             Err(Raised(format!("ValueError: {call} raised on purpose")))
+        }
+        Func::Check => {
+            let x = int_arg(call, 0)?;
+            ctx.out.print(&format!("checking {x}"));
+            ctx.cost.pay();
+            if x < 0 {
+                return Err(Raised(format!("ValueError: negative: {x}")));
+            }
+            Ok(Value::Int(x * 10))
         }
         Func::Greet => {
             let args: Vec<String> = call.args.iter().map(Value::to_string).collect();

@@ -1,3 +1,38 @@
+# PARITY 07_pending_after_terminate.py
+# Case 7: AsyncResults still pending when the pool is terminate()d, or when a `with Pool()` block
+# is left (Pool.__exit__ calls terminate()). They are never completed: ready() is False forever,
+# successful() raises ValueError('<... object at 0x...> not ready'), get(timeout=1) raises
+# multiprocessing.TimeoutError (str '' / repr 'TimeoutError()'); get() without timeout hangs forever.
+# pool.py: _terminate_pool sets result_handler._state = TERMINATE, and _handle_results then stops
+# without touching `cache` (len(pool._cache) stays 2); ApplyResult.get -> `raise TimeoutError`.
+# repr(pool) after terminate: '<multiprocessing.pool.Pool state=TERMINATE pool_size=2>'.
+#
+# Run: timeout 20 python3 -u tests/python/parity/07_pending_after_terminate.py > out 2> err; echo $?
+#
+# CPython 3.11.7 (Linux, start method fork) printed
+# (<stdlib> = .../lib/python3.11, <dir> = this directory; PIDs/addresses replaced):
+# --- stdout
+#   pool after terminate: <multiprocessing.pool.Pool state=TERMINATE pool_size=2>
+#   terminate(): apply_async: ready() = False
+#   terminate(): apply_async: successful() raised ValueError: <multiprocessing.pool.ApplyResult object at 0x...> not ready
+#   terminate(): apply_async: get(timeout=1) raised multiprocessing.context.TimeoutError str='' repr=TimeoutError() after ~1.0 s
+#   terminate(): map_async: ready() = False
+#   terminate(): map_async: successful() raised ValueError: <multiprocessing.pool.MapResult object at 0x...> not ready
+#   terminate(): map_async: get(timeout=1) raised multiprocessing.context.TimeoutError str='' repr=TimeoutError() after ~1.0 s
+#   len(pool._cache) = 2
+#   pool2 after with: <multiprocessing.pool.Pool state=TERMINATE pool_size=2>
+#   with-exit: apply_async: ready() = False
+#   with-exit: apply_async: successful() raised ValueError: <multiprocessing.pool.ApplyResult object at 0x...> not ready
+#   with-exit: apply_async: get(timeout=1) raised multiprocessing.context.TimeoutError str='' repr=TimeoutError() after ~1.0 s
+#   after waiting 2.5 s more (the task would have finished by now):
+#   with-exit: apply_async: ready() = False
+#   with-exit: apply_async: successful() raised ValueError: <multiprocessing.pool.ApplyResult object at 0x...> not ready
+#   with-exit: apply_async: get(timeout=1) raised multiprocessing.context.TimeoutError str='' repr=TimeoutError() after ~1.0 s
+# --- stderr
+#   (empty)
+# --- exit status: 0
+#
+# 3.12.1 / 3.13.0: identical output.
 import multiprocessing
 import re
 import time

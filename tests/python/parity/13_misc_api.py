@@ -1,6 +1,65 @@
+# PARITY 13_misc_api.py
+# Case 13, assorted API facts:
+#   Process(daemon=True).daemon -> True; Process().daemon -> False (settable before start).
+#   current_process().name: 'MainProcess' in main, 'ForkPoolWorker-N' in a worker.
+#   active_children() while 2 Processes run -> their names; after join -> [].
+#   apply_async callback / error_callback run in the MAIN process, in the pool's result-handler
+#     thread 'Thread-N (_handle_results)' (pool.py: ApplyResult._set calls the callback BEFORE
+#     self._event.set()), so the callback line always precedes get() returning.
+#   successful() before ready -> ValueError: <multiprocessing.pool.ApplyResult object at 0x...> not ready
+#     (ApplyResult.successful); after success True, after failure False.
+#   map_async error_callback gets the FIRST failure stored (MapResult._set 'only store first
+#     exception'), called once after all chunks are done.
+#   it = pool.imap(slow, [3, 1]); it.next(timeout=0.1) -> multiprocessing.context.TimeoutError,
+#     str '' and repr 'TimeoutError()'; it is multiprocessing.TimeoutError (context.py:
+#     class TimeoutError(ProcessError)), NOT the builtin TimeoutError. Results stay in order:
+#     then 3, 1, then StopIteration (IMapIterator.next).
+#
+# Run: timeout 20 python3 -u tests/python/parity/13_misc_api.py > out 2> err; echo $?
+#
+# CPython 3.11.7 (Linux, start method fork) printed
+# (<stdlib> = .../lib/python3.11, <dir> = this directory; PIDs/addresses replaced):
+# --- stdout
+#   == daemon flag
+#   Process(daemon=True).daemon = True; Process().daemon = False
+#   after q.daemon = True: True
+#   == current_process().name
+#   main: 'MainProcess'
+#   in a pool worker: 'ForkPoolWorker-3'
+#   parent_process() in main: None
+#   == active_children() while 2 Processes run
+#   names: ['Process-4', 'Process-5']
+#   after join: []
+#   == apply_async with callback (success)
+#   successful() before ready: ValueError: <multiprocessing.pool.ApplyResult object at 0x...> not ready
+#   ready() before: False
+#   callback(9) runs in MainProcess, same pid as main: True, thread 'Thread-6 (_handle_results)'
+#   get() -> 9
+#   successful() after success: True
+#   == apply_async with error_callback (failure)
+#   error_callback(ValueError('no 4')) runs in MainProcess, same pid as main: True, thread 'Thread-6 (_handle_results)'
+#   get() raised ValueError: no 4
+#   successful() after failure: False
+#   == map_async callbacks
+#   callback([1, 4]) runs in MainProcess, same pid as main: True, thread 'Thread-6 (_handle_results)'
+#   map_async get() -> [1, 4]
+#   error_callback(ValueError('no 1')) runs in MainProcess, same pid as main: True, thread 'Thread-6 (_handle_results)'
+#   map_async get() raised ValueError: no 1
+#   == imap next(timeout)
+#   it.next(timeout=0.1) raised multiprocessing.context.TimeoutError; str=''; repr=TimeoutError()
+#   isinstance(e, multiprocessing.TimeoutError) = True; isinstance(e, builtins TimeoutError) = False; MRO = ['TimeoutError', 'ProcessError', 'Exception', 'BaseException', 'object']
+#   then it.next(timeout=5) -> 3, next(it) -> 1
+#   exhausted: StopIteration StopIteration()
+# --- stderr
+#   (empty)
+# --- exit status: 0
+#
+# 'Thread-6' is the 6th threading.Thread of the process (2nd pool); the number depends on history.
+# 3.12.1 / 3.13.0: identical output.
 import multiprocessing
 import os
 import re
+import threading
 import time
 
 
@@ -14,7 +73,7 @@ def square(x):
 
 
 def fail(x):
-    time.sleep(0.2)
+    time.sleep(0.1 * x)   # fail(1) finishes before fail(2): the first error is deterministic
     raise ValueError(f"no {x}")
 
 
@@ -29,12 +88,12 @@ def sleeper(secs):
 
 def cb(value):
     say(f"callback({value!r}) runs in {multiprocessing.current_process().name}, "
-        f"same pid as main: {os.getpid() == MAIN_PID}")
+        f"same pid as main: {os.getpid() == MAIN_PID}, thread {threading.current_thread().name!r}")
 
 
 def ecb(exc):
     say(f"error_callback({exc!r}) runs in {multiprocessing.current_process().name}, "
-        f"same pid as main: {os.getpid() == MAIN_PID}")
+        f"same pid as main: {os.getpid() == MAIN_PID}, thread {threading.current_thread().name!r}")
 
 
 def whoami():

@@ -1,0 +1,419 @@
+//! Parity with CPython: each case runs as a scenario on real processes and is checked
+//! against what CPython 3.11 did (the programs are in `tests/python/parity/`).
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// Runs a scenario file written to `dir`, with `--events -`, and checks it ran to its end
+/// and left nothing behind.
+fn scenario(dir: &Path, text: &str, extra: &[&str]) -> Vec<Value> {
+    let path = write_scenario(dir, "case.toml", text);
+    let mut args = vec!["--file", path.to_str().expect("path")];
+    args.extend_from_slice(extra);
+    let (events, run) = run_events(&args);
+    assert_eq!(run.status, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(of(&events, "finished").len(), 1, "ran to its end");
+    assert_all_gone(&reported_pids(&events), Duration::from_secs(2));
+    events
+}
+
+fn errors(events: &[Value]) -> Vec<String> {
+    of(events, "error")
+        .iter()
+        .filter_map(|e| e["message"].as_str().map(String::from))
+        .collect()
+}
+
+fn results(events: &[Value]) -> Vec<Value> {
+    of(events, "result")
+        .iter()
+        .map(|e| e["value"].clone())
+        .collect()
+}
+
+fn main_output(events: &[Value]) -> String {
+    output_of(
+        events,
+        of(events, "loaded")[0]["pid"].as_i64().expect("pid"),
+    )
+}
+
+fn pool_workers(events: &[Value]) -> Vec<String> {
+    of(events, "spawned")
+        .iter()
+        .filter(|e| e["role"] == "pool_worker")
+        .filter_map(|e| e["name"].as_str().map(String::from))
+        .collect()
+}
+
+/// 01_pool_worker_count.py: `Pool(2)`, a long task, `close()`, `join()`: CPython keeps its
+/// two workers until every result is in (`pool.py: _handle_workers`).
+#[test]
+fn a_closed_pool_keeps_its_workers_until_the_last_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "150ms"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 2
+[[step]]
+do = "map_async"
+on = "pool"
+func = "slow_cube"
+items = [1, 4, 1, 1]
+chunksize = 1
+into = "r"
+[[step]]
+do = "close"
+on = "pool"
+[[step]]
+do = "join"
+on = "pool"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    assert_eq!(
+        pool_workers(&events),
+        ["ForkPoolWorker-1", "ForkPoolWorker-2"]
+    );
+    let exits: Vec<i64> = of(&events, "exited")
+        .iter()
+        .filter_map(|e| e["exitcode"].as_i64())
+        .collect();
+    assert_eq!(exits, [0, 0], "both leave on their sentinel");
+}
+
+/// The built-in close-join scenario starts exactly its pool's two workers, every time.
+#[test]
+fn close_join_starts_exactly_its_pools_workers_twenty_times_in_a_row() {
+    for run in 0..20 {
+        let (events, result) = run_events(&["close-join", "--cost", "5ms"]);
+        assert_eq!(result.status, Some(0), "run {run}: {}", result.stderr);
+        assert_eq!(pool_workers(&events).len(), 2, "run {run}");
+    }
+}
+
+/// A fork server's children print at once: every chunk is put under its writer's name.
+#[test]
+fn forkserver_process_output_is_named_from_its_first_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("cost = \"0\"\n");
+    for i in 0..24 {
+        text.push_str(&format!(
+            "[[step]]\ndo = \"process\"\nvar = \"p{i}\"\ntarget = \"squares\"\nargs = [[2]]\n"
+        ));
+    }
+    for verb in ["start", "join"] {
+        for i in 0..24 {
+            text.push_str(&format!("[[step]]\ndo = \"{verb}\"\non = \"p{i}\"\n"));
+        }
+    }
+    let events = scenario(dir.path(), &text, &["--start-method", "forkserver"]);
+    let outputs = of(&events, "output");
+    let unnamed: Vec<&&Value> = outputs
+        .iter()
+        .filter(|e| e["name"].as_str().is_none_or(|n| n.starts_with("pid ")))
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "output without its writer's name: {unnamed:?}"
+    );
+    for i in 1..=24 {
+        let pid = pid_named(&events, &format!("Process-{i}"));
+        assert!(
+            output_of(&events, pid).starts_with("Calculating the squares"),
+            "Process-{i} has its first line"
+        );
+    }
+}
+
+const CHUNK_FAILURE: &str = r#"
+cost = "20ms"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 1
+[[step]]
+do = "imap"
+on = "pool"
+func = "check"
+items = [0, 1, 2, 3, 4, -5, 6, 7]
+chunksize = 4
+into = "it"
+[[step]]
+do = "for"
+on = "it"
+[[step]]
+do = "map"
+on = "pool"
+func = "check"
+items = [0, 1, 2, 3, 4, -5, 6, 7]
+chunksize = 4
+into = "all"
+[[step]]
+do = "with-exit"
+on = "pool"
+"#;
+
+/// 06_chunk_failure.py: a chunk runs as `list(map(f, chunk))` (`pool.py: mapstar`): the
+/// first exception ends it and is its only result. imap yields the earlier chunk and then
+/// raises, never item 4's value; items 6 and 7 never run; map raises the same exception.
+#[test]
+fn an_item_that_raises_fails_its_whole_chunk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = scenario(dir.path(), CHUNK_FAILURE, &[]);
+    assert_eq!(main_output(&events), "0\n10\n20\n30\n");
+    assert_eq!(
+        errors(&events),
+        ["ValueError: negative: -5", "ValueError: negative: -5"]
+    );
+    let worker = pid_named(&events, "ForkPoolWorker-1");
+    let checked = output_of(&events, worker);
+    let once = "checking 0\nchecking 1\nchecking 2\nchecking 3\nchecking 4\nchecking -5\n";
+    assert_eq!(checked, once.repeat(2), "6 and 7 never run");
+    let failed = of(&events, "task_failed").len();
+    assert_eq!(failed, 8, "every item of the failing chunk, in both calls");
+}
+
+/// 07_pending_after_terminate.py: a result cut short by `terminate()`, or by leaving the
+/// `with` block, is not ready (`ready()` is False); pooltop's `get()` raises rather than
+/// wait forever.
+#[test]
+fn ready_is_false_after_terminate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "2s"
+cost_kind = "sleep"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 1
+[[step]]
+do = "apply_async"
+on = "pool"
+func = "square"
+args = [3]
+into = "r"
+[[step]]
+do = "terminate"
+on = "pool"
+[[step]]
+do = "ready"
+on = "r"
+into = "ready"
+[[step]]
+do = "successful"
+on = "r"
+into = "ok"
+[[step]]
+do = "join"
+on = "pool"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    assert_eq!(results(&events), [Value::Bool(false)]);
+    let errors = errors(&events);
+    assert!(
+        errors[0].starts_with("ValueError: <multiprocessing.pool.ApplyResult object at 0x")
+            && errors[0].ends_with("> not ready"),
+        "{errors:?}"
+    );
+}
+
+/// 08_context_names.py: `get_context(m).Process` objects are `ForkProcess-N`,
+/// `SpawnProcess-N`, `ForkServerProcess-N`, counted with every other process.
+#[test]
+fn context_processes_are_named_by_their_class() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("cost = \"0\"\n");
+    for (var, method) in [
+        ("a", None),
+        ("b", Some("spawn")),
+        ("c", Some("fork")),
+        ("d", Some("forkserver")),
+    ] {
+        text.push_str(&format!(
+            "[[step]]\ndo = \"process\"\nvar = \"{var}\"\ntarget = \"noop\"\n"
+        ));
+        if let Some(m) = method {
+            text.push_str(&format!("start_method = \"{m}\"\n"));
+        }
+    }
+    text.push_str("[[step]]\ndo = \"process\"\nvar = \"e\"\ntarget = \"noop\"\ndaemon = true\n");
+    let events = scenario(dir.path(), &text, &[]);
+    let names: Vec<&str> = of(&events, "process_object")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Process-1",
+            "SpawnProcess-2",
+            "ForkProcess-3",
+            "ForkServerProcess-4",
+            "Process-5"
+        ]
+    );
+    let reprs: Vec<String> = of(&events, "step_done")
+        .iter()
+        .filter_map(|e| e["outcome"].as_str())
+        .map(|o| o.split(" parent=").next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(reprs[1], "<SpawnProcess name='SpawnProcess-2'");
+    let last = of(&events, "step_done")
+        .last()
+        .and_then(|e| e["outcome"].as_str().map(String::from))
+        .unwrap_or_default();
+    assert!(last.ends_with(" initial daemon>"), "{last}");
+}
+
+/// 09_pool_join_timeout.py: `Pool.join()` takes no timeout.
+#[test]
+fn pool_join_takes_no_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 1
+[[step]]
+do = "close"
+on = "pool"
+[[step]]
+do = "join"
+on = "pool"
+timeout = 1
+[[step]]
+do = "join"
+on = "pool"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    assert_eq!(
+        errors(&events),
+        ["TypeError: Pool.join() got an unexpected keyword argument 'timeout'"]
+    );
+}
+
+/// 13_misc_api.py: `callback=print` runs in the main process before `get()` returns,
+/// `error_callback=print` prints the exception's message alone; `successful()`.
+#[test]
+fn callbacks_print_in_the_main_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "0"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 2
+[[step]]
+do = "apply_async"
+on = "pool"
+func = "cube"
+args = [3]
+into = "r"
+callback = "print"
+[[step]]
+do = "get"
+on = "r"
+into = "v"
+[[step]]
+do = "print"
+text = "get: {v}"
+[[step]]
+do = "apply_async"
+on = "pool"
+func = "fail"
+args = [7]
+into = "bad"
+error_callback = "print"
+[[step]]
+do = "wait"
+on = "bad"
+[[step]]
+do = "successful"
+on = "bad"
+into = "s1"
+[[step]]
+do = "successful"
+on = "r"
+into = "s2"
+[[step]]
+do = "map_async"
+on = "pool"
+func = "cube"
+items = [1, 2]
+into = "m"
+callback = "print"
+[[step]]
+do = "wait"
+on = "m"
+[[step]]
+do = "with-exit"
+on = "pool"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    assert_eq!(
+        main_output(&events),
+        "27\nget: 27\nfail(7) raised on purpose\n[1, 8]\n"
+    );
+    let r = results(&events);
+    assert_eq!(r[1..], [Value::Bool(false), Value::Bool(true)]);
+}
+
+/// 13_misc_api.py: an imap iterator remembers its place: `next(timeout)` raises
+/// `TimeoutError` while the result is not in, the loop after it carries on, a second loop
+/// yields nothing and `next()` past the end raises `StopIteration`.
+#[test]
+fn an_imap_iterator_remembers_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "150ms"
+cost_kind = "sleep"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 2
+[[step]]
+do = "imap"
+on = "pool"
+func = "slow_cube"
+items = [3, 1]
+into = "it"
+[[step]]
+do = "next"
+on = "it"
+timeout = 0.1
+[[step]]
+do = "next"
+on = "it"
+timeout = 5
+into = "first"
+[[step]]
+do = "for"
+on = "it"
+[[step]]
+do = "for"
+on = "it"
+[[step]]
+do = "next"
+on = "it"
+[[step]]
+do = "print"
+text = "{current_process().name} {len(active_children())}"
+[[step]]
+do = "with-exit"
+on = "pool"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    assert_eq!(
+        errors(&events),
+        ["multiprocessing.context.TimeoutError", "StopIteration"]
+    );
+    assert_eq!(main_output(&events), "1\nMainProcess 2\n");
+    assert_eq!(results(&events)[0], Value::from(27));
+}
