@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::fmt::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -51,7 +52,7 @@ fn pool_workers(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// 01_pool_worker_count.py: `Pool(2)`, a long task, `close()`, `join()`: CPython keeps its
+/// `01_pool_worker_count.py`: `Pool(2)`, a long task, `close()`, `join()`: CPython keeps its
 /// two workers until every result is in (`pool.py: _handle_workers`).
 #[test]
 fn a_closed_pool_keeps_its_workers_until_the_last_result() {
@@ -104,13 +105,14 @@ fn forkserver_process_output_is_named_from_its_first_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut text = String::from("cost = \"0\"\n");
     for i in 0..24 {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "[[step]]\ndo = \"process\"\nvar = \"p{i}\"\ntarget = \"squares\"\nargs = [[2]]\n"
-        ));
+        );
     }
     for verb in ["start", "join"] {
         for i in 0..24 {
-            text.push_str(&format!("[[step]]\ndo = \"{verb}\"\non = \"p{i}\"\n"));
+            let _ = write!(text, "[[step]]\ndo = \"{verb}\"\non = \"p{i}\"\n");
         }
     }
     let events = scenario(dir.path(), &text, &["--start-method", "forkserver"]);
@@ -160,7 +162,7 @@ do = "with-exit"
 on = "pool"
 "#;
 
-/// 06_chunk_failure.py: a chunk runs as `list(map(f, chunk))` (`pool.py: mapstar`): the
+/// `06_chunk_failure.py`: a chunk runs as `list(map(f, chunk))` (`pool.py: mapstar`): the
 /// first exception ends it and is its only result. imap yields the earlier chunk and then
 /// raises, never item 4's value; items 6 and 7 never run; map raises the same exception.
 #[test]
@@ -180,7 +182,7 @@ fn an_item_that_raises_fails_its_whole_chunk() {
     assert_eq!(failed, 8, "every item of the failing chunk, in both calls");
 }
 
-/// 07_pending_after_terminate.py: a result cut short by `terminate()`, or by leaving the
+/// `07_pending_after_terminate.py`: a result cut short by `terminate()`, or by leaving the
 /// `with` block, is not ready (`ready()` is False); pooltop's `get()` raises rather than
 /// wait forever.
 #[test]
@@ -224,7 +226,7 @@ on = "pool"
     );
 }
 
-/// 08_context_names.py: `get_context(m).Process` objects are `ForkProcess-N`,
+/// `08_context_names.py`: `get_context(m).Process` objects are `ForkProcess-N`,
 /// `SpawnProcess-N`, `ForkServerProcess-N`, counted with every other process.
 #[test]
 fn context_processes_are_named_by_their_class() {
@@ -236,11 +238,12 @@ fn context_processes_are_named_by_their_class() {
         ("c", Some("fork")),
         ("d", Some("forkserver")),
     ] {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "[[step]]\ndo = \"process\"\nvar = \"{var}\"\ntarget = \"noop\"\n"
-        ));
+        );
         if let Some(m) = method {
-            text.push_str(&format!("start_method = \"{m}\"\n"));
+            let _ = write!(text, "start_method = \"{m}\"\n");
         }
     }
     text.push_str("[[step]]\ndo = \"process\"\nvar = \"e\"\ntarget = \"noop\"\ndaemon = true\n");
@@ -272,7 +275,7 @@ fn context_processes_are_named_by_their_class() {
     assert!(last.ends_with(" initial daemon>"), "{last}");
 }
 
-/// 09_pool_join_timeout.py: `Pool.join()` takes no timeout.
+/// `09_pool_join_timeout.py`: `Pool.join()` takes no timeout.
 #[test]
 fn pool_join_takes_no_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -299,7 +302,7 @@ on = "pool"
     );
 }
 
-/// 13_misc_api.py: `callback=print` runs in the main process before `get()` returns,
+/// `13_misc_api.py`: `callback=print` runs in the main process before `get()` returns,
 /// `error_callback=print` prints the exception's message alone; `successful()`.
 #[test]
 fn callbacks_print_in_the_main_process() {
@@ -365,7 +368,7 @@ on = "pool"
     assert_eq!(r[1..], [Value::Bool(false), Value::Bool(true)]);
 }
 
-/// 13_misc_api.py: an imap iterator remembers its place: `next(timeout)` raises
+/// `13_misc_api.py`: an imap iterator remembers its place: `next(timeout)` raises
 /// `TimeoutError` while the result is not in, the loop after it carries on, a second loop
 /// yields nothing and `next()` past the end raises `StopIteration`.
 #[test]
