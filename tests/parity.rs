@@ -243,7 +243,7 @@ fn context_processes_are_named_by_their_class() {
             "[[step]]\ndo = \"process\"\nvar = \"{var}\"\ntarget = \"noop\"\n"
         );
         if let Some(m) = method {
-            let _ = write!(text, "start_method = \"{m}\"\n");
+            let _ = writeln!(text, "start_method = \"{m}\"");
         }
     }
     text.push_str("[[step]]\ndo = \"process\"\nvar = \"e\"\ntarget = \"noop\"\ndaemon = true\n");
