@@ -78,10 +78,9 @@ do = "join"
 on = "pool"
 "#;
     let events = scenario(dir.path(), text, &[]);
-    assert_eq!(
-        pool_workers(&events),
-        ["ForkPoolWorker-1", "ForkPoolWorker-2"]
-    );
+    let mut workers = pool_workers(&events);
+    workers.sort();
+    assert_eq!(workers, ["ForkPoolWorker-1", "ForkPoolWorker-2"]);
     let exits: Vec<i64> = of(&events, "exited")
         .iter()
         .filter_map(|e| e["exitcode"].as_i64())
