@@ -4,7 +4,7 @@
 # Answer: exactly 2 workers, never replaced, both exit with exitcode 0 (they read the None sentinel
 # sent by Pool._handle_tasks after close(); pool.py: worker -> 'worker got sentinel -- exiting').
 # The name counter is per parent process and keeps counting across pools (ForkPoolWorker-3, -4 for
-# the second pool). Which worker takes which task is up to the OS (3.13 showed -4 first once).
+# the second pool). Which worker takes which task, and the order of the init lines, vary.
 #
 # Run: timeout 20 python3 -u tests/python/parity/01_pool_worker_count.py > out 2> err; echo $?
 #
@@ -12,10 +12,10 @@
 # (<stdlib> = .../lib/python3.11, <dir> = this directory; PIDs/addresses replaced):
 # --- stdout
 #   == apply_async(slow, (1,))
-#   init ForkPoolWorker-1
 #   init ForkPoolWorker-2
+#   init ForkPoolWorker-1
 #   pool._pool names: ['ForkPoolWorker-1', 'ForkPoolWorker-2']
-#   task 1 in ForkPoolWorker-1
+#   task 1 in ForkPoolWorker-2
 #   result: 10
 #   workers ever: ['ForkPoolWorker-1', 'ForkPoolWorker-2']
 #   count: 2
@@ -27,8 +27,8 @@
 #   pool._pool names: ['ForkPoolWorker-3', 'ForkPoolWorker-4']
 #   task 0 in ForkPoolWorker-3
 #   task 1 in ForkPoolWorker-4
-#   task 2 in ForkPoolWorker-4
-#   task 3 in ForkPoolWorker-3
+#   task 2 in ForkPoolWorker-3
+#   task 3 in ForkPoolWorker-4
 #   result: [0, 10, 20, 30]
 #   workers ever: ['ForkPoolWorker-3', 'ForkPoolWorker-4']
 #   count: 2
@@ -44,13 +44,17 @@ import os
 import time
 
 
+def say(line):
+    os.write(1, (line + "\n").encode())   # one write per line: no mid-line interleaving
+
+
 def init():
     # Runs once in every worker process the pool ever starts.
-    print("init", multiprocessing.current_process().name, flush=True)
+    say(f"init {multiprocessing.current_process().name}")
 
 
 def slow(x):
-    print("task", x, "in", multiprocessing.current_process().name, flush=True)
+    say(f"task {x} in {multiprocessing.current_process().name}")
     time.sleep(1)
     return x * 10
 

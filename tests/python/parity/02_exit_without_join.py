@@ -43,7 +43,7 @@
 #   stdout:
 #     | main: workers ['ForkPoolWorker-1', 'ForkPoolWorker-2']
 #     | main: end of script
-#     | after exit hook: ForkPoolWorker-1 exitcode=0
+#     | after exit hook: ForkPoolWorker-1 exitcode=-15
 #     | after exit hook: ForkPoolWorker-2 exitcode=-15
 #   stderr:
 #   == pool_busy_global

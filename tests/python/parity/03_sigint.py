@@ -43,7 +43,7 @@
 #       self.run()
 #     File "<stdlib>/multiprocessing/process.py", line 108, in run
 #       self._target(*self._args, **self._kwargs)
-#     File "<dir>/03_sigint.py", line 10, in sleeper
+#     File "<dir>/03_sigint.py", line 99, in sleeper
 #       time.sleep(secs)
 #   KeyboardInterrupt
 #   == B: SIGINT to a BUSY pool worker
@@ -56,7 +56,7 @@
 #     File "<stdlib>/multiprocessing/pool.py", line 125, in worker
 #       result = (True, func(*args, **kwds))
 #                       ^^^^^^^^^^^^^^^^^^^
-#     File "<dir>/03_sigint.py", line 10, in sleeper
+#     File "<dir>/03_sigint.py", line 99, in sleeper
 #       time.sleep(secs)
 #   KeyboardInterrupt
 #   == C: SIGINT to an IDLE pool worker

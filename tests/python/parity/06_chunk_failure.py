@@ -35,9 +35,9 @@
 #   f(1) in ForkPoolWorker-2
 #   f(2) in ForkPoolWorker-2
 #   f(3) in ForkPoolWorker-2
-#   f(4) in ForkPoolWorker-2
 #   got 0
 #   got 10
+#   f(4) in ForkPoolWorker-2
 #   got 20
 #   got 30
 #   f(5) in ForkPoolWorker-2
@@ -71,18 +71,18 @@
 #   got 30
 #   raised ValueError: bad item 5  (repr ValueError('bad item 5'); __cause__ multiprocessing.pool.RemoteTraceback)
 #   == imap_unordered(f, range(8), chunksize=4), Pool(2)
-#   f(0) in ForkPoolWorker-8
-#   f(4) in ForkPoolWorker-7
-#   f(1) in ForkPoolWorker-8
-#   f(5) in ForkPoolWorker-7
-#   f(2) in ForkPoolWorker-8
+#   f(0) in ForkPoolWorker-7
+#   f(4) in ForkPoolWorker-8
+#   f(5) in ForkPoolWorker-8
+#   f(1) in ForkPoolWorker-7
+#   f(2) in ForkPoolWorker-7
 #   raised ValueError: bad item 5  (repr ValueError('bad item 5'); __cause__ multiprocessing.pool.RemoteTraceback)
-#   f(3) in ForkPoolWorker-8
+#   f(3) in ForkPoolWorker-7
 #   == map(f, range(8), chunksize=4), Pool(2)
 #   f(0) in ForkPoolWorker-9
 #   f(4) in ForkPoolWorker-10
-#   f(5) in ForkPoolWorker-10
 #   f(1) in ForkPoolWorker-9
+#   f(5) in ForkPoolWorker-10
 #   f(2) in ForkPoolWorker-9
 #   f(3) in ForkPoolWorker-9
 #   raised ValueError: bad item 5  (repr ValueError('bad item 5'); __cause__ multiprocessing.pool.RemoteTraceback)
@@ -111,7 +111,7 @@
 #     File "<stdlib>/multiprocessing/pool.py", line 48, in mapstar
 #       return list(map(*args))
 #              ^^^^^^^^^^^^^^^^
-#     File "<dir>/06_chunk_failure.py", line 15, in f
+#     File "<dir>/06_chunk_failure.py", line 151, in f
 #       raise ValueError(f"bad item {x}")
 #   ValueError: bad item 5
 #   """
@@ -119,7 +119,7 @@
 #   The above exception was the direct cause of the following exception:
 #
 #   Traceback (most recent call last):
-#     File "<dir>/06_chunk_failure.py", line 64, in <module>
+#     File "<dir>/06_chunk_failure.py", line 200, in <module>
 #       list(pool.imap(f, range(8), chunksize=4))
 #     File "<stdlib>/multiprocessing/pool.py", line 423, in <genexpr>
 #       return (item for chunk in result for item in chunk)

@@ -17,14 +17,14 @@
 #   child stdout:
 #     | right after Pool(): pool._state='RUN' workers=['ForkPoolWorker-1', 'ForkPoolWorker-2']
 #     | get(timeout=3) raised multiprocessing.context.TimeoutError TimeoutError() after ~3 s
-#     | after 3 s: pool._state='RUN' ready()=False pool._pool now=['ForkPoolWorker-748', 'ForkPoolWorker-749']
+#     | after 3 s: pool._state='RUN' ready()=False pool._pool now=['ForkPoolWorker-396', 'ForkPoolWorker-398']
 #     | exitcodes of the first two workers: [('ForkPoolWorker-1', 1), ('ForkPoolWorker-2', 1)]
 #     | after terminate(): pool._state='TERMINATE'
 #     | joined
-#   stderr 'Process ForkPoolWorker-N:' headers: 748 (N from 1 to 748)
-#   stderr lines 'ValueError: boom': 747
+#   stderr 'Process ForkPoolWorker-N:' headers: 399 (N from 1 to 399)
+#   stderr lines 'ValueError: boom': 397
 #   one stderr block:
-#     | Process ForkPoolWorker-6:
+#     | Process ForkPoolWorker-4:
 #     | Traceback (most recent call last):
 #     |   File "<stdlib>/multiprocessing/process.py", line 314, in _bootstrap
 #     |     self.run()
@@ -32,7 +32,7 @@
 #     |     self._target(*self._args, **self._kwargs)
 #     |   File "<stdlib>/multiprocessing/pool.py", line 109, in worker
 #     |     initializer(*initargs)
-#     |   File "<dir>/10_initializer_raises.py", line 10, in init
+#     |   File "<dir>/10_initializer_raises.py", line 58, in init
 #     |     raise ValueError("boom")
 #     | ValueError: boom
 # --- stderr
