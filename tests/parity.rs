@@ -419,3 +419,143 @@ on = "pool"
     assert_eq!(main_output(&events), "1\nMainProcess 2\n");
     assert_eq!(results(&events)[0], Value::from(27));
 }
+
+/// `02_exit_without_join.py`: when the program ends, multiprocessing's exit handler
+/// (`util._exit_function`) terminates pools and daemonic Processes, then joins the rest: a
+/// forgotten `join()` still lets a Process print every line and exit 0.
+#[test]
+fn the_program_end_joins_processes_and_terminates_daemons_and_pools() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "100ms"
+cost_kind = "sleep"
+[[step]]
+do = "process"
+var = "p"
+target = "squares"
+args = [[1, 2, 3, 4, 5]]
+[[step]]
+do = "process"
+var = "d"
+target = "cubes"
+args = [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]
+daemon = true
+[[step]]
+do = "pool"
+var = "pool"
+processes = 1
+[[step]]
+do = "apply_async"
+on = "pool"
+func = "slow_cube"
+args = [20]
+into = "r"
+[[step]]
+do = "start"
+on = "p"
+[[step]]
+do = "start"
+on = "d"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    let exit_of = |name: &str| {
+        let pid = pid_named(&events, name);
+        of(&events, "exited")
+            .into_iter()
+            .find(|e| e["pid"].as_i64() == Some(pid))
+            .map(|e| e["exitcode"].clone())
+    };
+    assert_eq!(exit_of("Process-1"), Some(Value::from(0)), "joined");
+    let p = pid_named(&events, "Process-1");
+    assert!(output_of(&events, p).contains("The square of 5 is 25"));
+    assert_eq!(exit_of("Process-2"), Some(Value::from(-15)), "daemon");
+    let d = pid_named(&events, "Process-2");
+    assert!(!output_of(&events, d).contains("The cube of 10 is 1000"));
+    assert_eq!(exit_of("ForkPoolWorker-3"), Some(Value::from(-15)), "busy");
+    let end = of(&events, "step")
+        .last()
+        .and_then(|e| e["python"].as_str().map(String::from));
+    assert!(
+        end.is_some_and(|p| p.starts_with("# end of the program")),
+        "the exit handler is a line of its own"
+    );
+}
+
+const INTERRUPTED: &str = r#"
+cost = "300ms"
+cost_kind = "sleep"
+[[step]]
+do = "process"
+var = "p"
+target = "squares"
+args = [[1, 2, 3]]
+[[step]]
+do = "start"
+on = "p"
+[[step]]
+do = "sleep"
+seconds = 0.2
+[[step]]
+do = "signal"
+on = "p"
+signal = "SIGINT"
+[[step]]
+do = "join"
+on = "p"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 1
+[[step]]
+do = "apply_async"
+on = "pool"
+func = "slow_cube"
+args = [5]
+into = "r"
+[[step]]
+do = "signal"
+on = "pool"
+signal = "SIGINT"
+[[step]]
+do = "get"
+on = "r"
+[[step]]
+do = "apply"
+on = "pool"
+func = "square"
+args = [3]
+[[step]]
+do = "with-exit"
+on = "pool"
+"#;
+
+/// `03_sigint.py`: SIGINT raises `KeyboardInterrupt` in the child: its traceback on
+/// stderr, exit code 1. A pool worker dies the same way and is replaced; its task is
+/// lost (Python would wait for it forever: pooltop's `get()` says why instead).
+#[test]
+fn sigint_raises_keyboard_interrupt_in_the_child() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = scenario(dir.path(), INTERRUPTED, &[]);
+    let stderr: String = of(&events, "output")
+        .iter()
+        .filter(|e| e["stream"] == "stderr")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    for name in ["Process-1", "ForkPoolWorker-2"] {
+        let header = format!("Process {name}:\nTraceback (most recent call last):\n");
+        assert!(stderr.contains(&header), "{stderr}");
+        let exit = of(&events, "exited")
+            .into_iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["exitcode"].clone());
+        assert_eq!(exit, Some(Value::from(1)), "{name}");
+    }
+    assert_eq!(stderr.matches("KeyboardInterrupt\n").count(), 2);
+    assert!(pool_workers(&events).contains(&"ForkPoolWorker-3".to_string()));
+    let lost = of(&events, "task_lost");
+    assert_eq!(
+        (lost.len(), lost[0]["exitcode"].clone()),
+        (1, Value::from(1))
+    );
+    assert_eq!(results(&events), [Value::from(9)], "the replacement works");
+}

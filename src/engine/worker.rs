@@ -2,6 +2,9 @@
 //! forked by the fork server: read its job, run targets or chunks, report back, exit.
 
 use std::os::fd::RawFd;
+use std::sync::OnceLock;
+
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
 use crate::engine::protocol::{FromWorker, Job, ToWorker, WorkerInit};
 use crate::engine::sys;
@@ -37,6 +40,32 @@ fn print_traceback(process: &str, call: &Call, raised: &Raised) {
     let _ = sys::write_all_fd(2, text.as_bytes());
 }
 
+/// What this process writes when SIGINT raises `KeyboardInterrupt` in it.
+static KEYBOARD_INTERRUPT: OnceLock<Vec<u8>> = OnceLock::new();
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    if let Some(text) = KEYBOARD_INTERRUPT.get() {
+        let _ = sys::write_all_fd(2, text);
+    }
+    sys::exit_now(1);
+}
+
+/// Python raises `KeyboardInterrupt` in a child that gets SIGINT; nothing in a Process's
+/// target or a pool worker catches it, so the child prints its traceback and exits 1.
+fn interrupt_like_python(process: &str, frame: &str) {
+    let text = format!(
+        "Process {process}:\nTraceback (most recent call last):\n  File \"<pooltop>\", in {frame}\nKeyboardInterrupt\n"
+    );
+    let _ = KEYBOARD_INTERRUPT.set(text.into_bytes());
+    let action = SigAction::new(
+        SigHandler::Handler(on_sigint),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: the handler only writes to stderr and exits, both async-signal-safe.
+    let _ = unsafe { sigaction(Signal::SIGINT, &action) };
+}
+
 /// Runs a worker on `channel` until its job is over; never returns.
 pub fn run(channel: RawFd) -> ! {
     let mut rx = FrameReader::default();
@@ -44,6 +73,11 @@ pub fn run(channel: RawFd) -> ! {
         sys::exit_now(1)
     };
     set_comm(&init.name);
+    let frame = match &init.job {
+        Job::Target(call) => call.func.name(),
+        Job::PoolWorker { .. } => "worker",
+    };
+    interrupt_like_python(&init.name, frame);
     let code = match init.job.clone() {
         Job::Target(call) => run_target(channel, &init, &call),
         Job::PoolWorker {

@@ -89,7 +89,13 @@ enum Blocked {
         pool: usize,
         signal: i32,
     },
+    /// The program has ended: multiprocessing's exit handler waits for every child.
+    Exiting,
 }
+
+/// The line the program's end stands for, when children are still there.
+const AT_EXIT: &str = "# end of the program: multiprocessing's exit handler terminates the pools \
+and daemonic processes, then joins every other process";
 
 enum Outcome {
     Done(String),
@@ -125,6 +131,8 @@ pub struct Interp {
     typed: VecDeque<(Op, String)>,
     slots: Vec<SlotVal>,
     started: Option<Instant>,
+    /// The program's end has been reached and its exit handler run.
+    exited: bool,
     finished: bool,
     /// A value the current step produced, reported after it is done.
     result: Option<Value>,
@@ -230,7 +238,7 @@ impl Interp {
                 }
             }
             if let Some((op, python)) = self.typed.pop_front() {
-                self.begin_step(m, None, python, op);
+                self.begin_step(m, None, python, Some(op));
                 continue;
             }
             let Some(steps) = self.program.as_ref().map(|p| p.steps.len()) else {
@@ -238,6 +246,13 @@ impl Interp {
             };
             if self.finished {
                 return;
+            }
+            if self.pc >= steps && !self.exited {
+                self.exited = true;
+                if children_remain(m) {
+                    self.begin_step(m, Some(steps), AT_EXIT.into(), None);
+                    continue;
+                }
             }
             if self.pc >= steps {
                 self.finished = true;
@@ -256,17 +271,28 @@ impl Interp {
             let (python, op) = (step.python.clone(), step.op.clone());
             self.pc += 1;
             self.started.get_or_insert_with(Instant::now);
-            self.begin_step(m, Some(index), python, op);
+            self.begin_step(m, Some(index), python, Some(op));
         }
     }
 
-    fn begin_step(&mut self, m: &mut Machine, index: Option<usize>, python: String, op: Op) {
+    /// Runs `op`; without one, the program's end (Python's exit handler).
+    fn begin_step(
+        &mut self,
+        m: &mut Machine,
+        index: Option<usize>,
+        python: String,
+        op: Option<Op>,
+    ) {
         self.current = Some(Current {
             index,
             python: python.clone(),
         });
         m.emit(EventKind::Step { index, python });
-        match self.exec(m, op) {
+        let outcome = match op {
+            Some(op) => self.exec(m, op),
+            None => at_exit(m),
+        };
+        match outcome {
             Outcome::Done(text) => self.finish_step(m, Ok(text)),
             Outcome::Raise(message) => self.finish_step(m, Err(message)),
             Outcome::Block(b) => self.blocked = Some(b),
@@ -900,6 +926,8 @@ impl Interp {
             Blocked::Sleep { until } if Instant::now() < until => Outcome::Block(blocked),
             Blocked::JoinPool { .. } | Blocked::Sleep { .. } => Outcome::Done("None".into()),
             Blocked::BusyWorker { pool, signal } => signal_busy_worker(m, pool, signal),
+            Blocked::Exiting if children_remain(m) => Outcome::Block(blocked),
+            Blocked::Exiting => Outcome::Done("None".into()),
         }
     }
 
@@ -992,6 +1020,39 @@ impl Interp {
             },
         }
     }
+}
+
+/// Processes or pools the program leaves behind (the fork server does not count: it is
+/// not a child Python's `active_children()` would list).
+fn children_remain(m: &Machine) -> bool {
+    let pools = (0..m.pools.count()).any(|p| m.pools.get(p).has_workers());
+    pools
+        || m.processes
+            .iter()
+            .any(|p| p.child.is_some() && p.exitcode.is_none())
+}
+
+/// `multiprocessing.util._exit_function`: pools are terminated (their finalizers), daemonic
+/// Processes terminated, and every child then joined.
+fn at_exit(m: &mut Machine) -> Outcome {
+    // A joined pool has nothing left to end: its finalizer changes nothing one can see.
+    for pool in 0..m.pools.count() {
+        let p = m.pools.get(pool);
+        if p.has_workers() && p.state() != PoolStateName::Terminate {
+            let (pools, mut hands) = m.split();
+            pools.terminate(&mut hands, pool);
+        }
+    }
+    let daemons: Vec<ChildId> = m
+        .processes
+        .iter()
+        .filter(|p| p.daemon && p.exitcode.is_none())
+        .filter_map(|p| p.child)
+        .collect();
+    for id in daemons {
+        let _ = m.children.signal(id, libc::SIGTERM);
+    }
+    Outcome::Block(Blocked::Exiting)
 }
 
 /// The main process's own `print`: after everything children wrote before it.

@@ -721,7 +721,9 @@ impl Pools {
         }
     }
 
-    /// Python's `Pool.terminate()`: stop at once, SIGTERM every worker.
+    /// Python's `Pool.terminate()`: stop at once. An idle worker takes the sentinel and
+    /// exits 0 (as in Python, where it usually reads it before `terminate()` reaches it);
+    /// a busy or starting one gets SIGTERM.
     pub fn terminate(&mut self, host: &mut impl Workers, pool: usize) {
         if self.list[pool].state == PoolStateName::Terminate {
             return;
@@ -732,8 +734,14 @@ impl Pools {
             pool,
             "RuntimeError: the pool was terminated before this result was ready (Python would wait forever)",
         );
-        for w in &self.list[pool].workers {
-            let _ = host.signal(w.id, libc::SIGTERM);
+        for w in &mut self.list[pool].workers {
+            let idle = w.ready && w.assigned.is_empty() && w.running_task.is_none();
+            if idle && !w.stop_sent {
+                w.stop_sent = true;
+                host.send(w.id, &ToWorker::Stop);
+            } else if !idle {
+                let _ = host.signal(w.id, libc::SIGTERM);
+            }
         }
     }
 
@@ -1221,6 +1229,26 @@ mod tests {
             "a terminated pool loses nothing more"
         );
         assert_eq!(fake.names.len(), 2, "and replaces nobody");
+    }
+
+    #[test]
+    fn terminate_stops_an_idle_worker_and_sigterms_a_busy_one() {
+        let (mut pools, mut fake) = pool_of(3, None);
+        pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(1),
+            Some(1),
+        );
+        ready(&mut pools, &mut fake, 0);
+        ready(&mut pools, &mut fake, 1);
+        pools.dispatch(&mut fake, 0);
+        // Worker 0 holds the chunk, worker 1 is idle, worker 2 is still starting.
+        pools.terminate(&mut fake, 0);
+        assert_eq!(fake.stops(), [1]);
+        assert_eq!(fake.signals, [(0, libc::SIGTERM), (2, libc::SIGTERM)]);
     }
 
     #[test]
