@@ -924,10 +924,11 @@ impl Interp {
                 Outcome::Block(blocked)
             }
             Blocked::Sleep { until } if Instant::now() < until => Outcome::Block(blocked),
-            Blocked::JoinPool { .. } | Blocked::Sleep { .. } => Outcome::Done("None".into()),
-            Blocked::BusyWorker { pool, signal } => signal_busy_worker(m, pool, signal),
             Blocked::Exiting if children_remain(m) => Outcome::Block(blocked),
-            Blocked::Exiting => Outcome::Done("None".into()),
+            Blocked::JoinPool { .. } | Blocked::Sleep { .. } | Blocked::Exiting => {
+                Outcome::Done("None".into())
+            }
+            Blocked::BusyWorker { pool, signal } => signal_busy_worker(m, pool, signal),
         }
     }
 
