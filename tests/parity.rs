@@ -559,3 +559,74 @@ fn sigint_raises_keyboard_interrupt_in_the_child() {
     );
     assert_eq!(results(&events), [Value::from(9)], "the replacement works");
 }
+
+/// `10_initializer_raises.py`: when the initializer raises, CPython replaces the worker at
+/// once and for ever (hundreds a second) and the pool stays RUN; pooltop does the same,
+/// says so once, and a call on the pool raises instead of waiting for ever.
+#[test]
+fn a_failing_initializer_makes_a_respawn_storm_until_terminate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "0"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 2
+initializer = "fail"
+[[step]]
+do = "apply_async"
+on = "pool"
+func = "square"
+args = [3]
+into = "r"
+[[step]]
+do = "sleep"
+seconds = 1.0
+[[step]]
+do = "get"
+on = "r"
+[[step]]
+do = "terminate"
+on = "pool"
+[[step]]
+do = "join"
+on = "pool"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    let started = of(&events, "created")
+        .iter()
+        .filter(|e| e["role"] == "pool_worker")
+        .count();
+    assert!(started >= 20, "a storm, not {started} workers");
+    let exits: Vec<Value> = of(&events, "exited")
+        .iter()
+        .map(|e| e["exitcode"].clone())
+        .collect();
+    // Each dies in its initializer (exit 1); those still starting when terminate()
+    // comes are ended by it.
+    let in_initializer = exits.iter().filter(|c| **c == 1).count();
+    let by_terminate = exits.iter().filter(|c| **c == -15).count();
+    assert_eq!(in_initializer + by_terminate, exits.len());
+    assert!(by_terminate <= 2, "{by_terminate} ended by terminate()");
+    let states: Vec<&str> = of(&events, "pool_state")
+        .iter()
+        .filter_map(|e| e["state"].as_str())
+        .collect();
+    assert_eq!(states, ["RUN", "TERMINATE"], "RUN until terminate()");
+    let errors = errors(&events);
+    assert!(errors[0].starts_with("pool 'pool': every new worker dies in its initializer"));
+    assert_eq!(
+        errors[1],
+        "RuntimeError: every worker of this pool dies in its initializer (Python would wait forever)"
+    );
+    let stderr: String = of(&events, "output")
+        .iter()
+        .filter(|e| e["stream"] == "stderr")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert!(stderr.contains("Process ForkPoolWorker-1:\nTraceback (most recent call last):\n"));
+    assert!(
+        stderr.contains("ValueError: fail() raised on purpose\n"),
+        "{stderr}"
+    );
+}

@@ -47,6 +47,7 @@ fn on_event(app: &mut App, event: Event) {
     let first_pool =
         matches!(event.kind, EventKind::PoolState { .. }) && app.world.pools.is_empty();
     app.world.apply(event);
+    app.ui.forget_missing_rows(&app.world);
     // The first pool's workers are what a class watches: select them all.
     if first_pool {
         app.ui.selection = Selection::AllWorkers;

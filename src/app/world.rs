@@ -16,6 +16,8 @@ pub const MAX_PROC_LINES: usize = 400;
 pub const MAX_LOG: usize = 500;
 pub const CPU_HISTORY: usize = 120;
 pub const MAX_SPANS: usize = 20_000;
+/// Rows of ended processes kept; older ones go (a respawn storm ends hundreds a second).
+pub const MAX_ENDED_ROWS: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -275,11 +277,16 @@ pub struct World {
     pub run: Run,
     pub procs: Vec<ProcRow>,
     next_row: usize,
+    /// Rows of ended processes dropped to stay within `MAX_ENDED_ROWS`.
+    pub rows_dropped: usize,
     pub pools: Vec<PoolInfo>,
     pub calls: Vec<CallInfo>,
     pub tasks: Tasks,
     pub output: Output,
     pub log: VecDeque<LogLine>,
+    /// Pool workers that exited one after the other with one exit code, told in the last
+    /// log line: (exit code, how many).
+    exit_run: Option<(i32, usize)>,
     pub cpu: Cpu,
 }
 
@@ -290,11 +297,13 @@ impl World {
             run: Run::new(),
             procs: Vec::new(),
             next_row: 0,
+            rows_dropped: 0,
             pools: Vec::new(),
             calls: Vec::new(),
             tasks: Tasks::default(),
             output: Output::default(),
             log: VecDeque::new(),
+            exit_run: None,
             cpu: Cpu::default(),
         }
     }
@@ -402,6 +411,7 @@ impl World {
     }
 
     pub fn log(&mut self, kind: LogKind, text: String) {
+        self.exit_run = None;
         self.log.push_back(LogLine {
             t: self.run.now,
             kind,
@@ -578,10 +588,54 @@ impl World {
             p.cpu = None;
         }
         self.tasks.running.remove(&pid);
-        self.log(
-            LogKind::Info,
-            format!("{name} (pid {pid}) exited, exitcode {exitcode}"),
-        );
+        let worker = self.proc(pid).is_some_and(|p| p.role == Role::PoolWorker);
+        self.log_exit(worker, name, pid, exitcode);
+        self.drop_oldest_ended();
+    }
+
+    /// Logs an exit; pool workers exiting in a row with one code (a respawn storm, a pool
+    /// winding down) share one line, so what else happened stays in view.
+    fn log_exit(&mut self, worker: bool, name: &str, pid: i32, exitcode: i32) {
+        let one = format!("{name} (pid {pid}) exited, exitcode {exitcode}");
+        match self.exit_run {
+            Some((code, count)) if worker && code == exitcode => {
+                let text = format!(
+                    "{} pool workers exited, exitcode {exitcode} (the last: {name}, pid {pid})",
+                    count + 1
+                );
+                if let Some(line) = self.log.back_mut() {
+                    line.text = text;
+                    line.t = self.run.now;
+                }
+                self.exit_run = Some((code, count + 1));
+            }
+            _ => {
+                self.log(LogKind::Info, one);
+                self.exit_run = worker.then_some((exitcode, 1));
+            }
+        }
+    }
+
+    /// Keeps at most `MAX_ENDED_ROWS` rows of ended processes, and their own output.
+    fn drop_oldest_ended(&mut self) {
+        let ended = self.procs.iter().filter(|p| p.state.ended()).count();
+        let mut excess = ended.saturating_sub(MAX_ENDED_ROWS);
+        if excess == 0 {
+            return;
+        }
+        let mut gone = Vec::new();
+        self.procs.retain(|p| {
+            let drop = excess > 0 && p.state.ended();
+            if drop {
+                excess -= 1;
+                gone.extend(p.pid);
+            }
+            !drop
+        });
+        self.rows_dropped += gone.len();
+        for pid in gone {
+            self.output.per_proc.remove(&pid);
+        }
     }
 
     fn on_step(&mut self, t: f64, kind: EventKind) {
@@ -1116,6 +1170,40 @@ mod tests {
         let m = &w.run.measures[0];
         assert_eq!((m.measure.workers, m.secs), (Some(1), 1.5));
         assert_eq!(w.run.steps_done, i + 1);
+    }
+
+    #[test]
+    fn a_storm_of_ended_workers_keeps_only_the_newest_rows() {
+        let mut w = world("pool-map");
+        worker(&mut w, 1);
+        for pid in 100..400 {
+            worker(&mut w, pid);
+            let name = format!("ForkPoolWorker-{pid}");
+            let (stream, text) = (Stream::Stderr, "Traceback\n".to_string());
+            let output = EventKind::Output {
+                pid,
+                name: name.clone(),
+                stream,
+                text,
+            };
+            at(&mut w, 0.1, output);
+            at(
+                &mut w,
+                0.1,
+                EventKind::Exited {
+                    name,
+                    pid,
+                    exitcode: 1,
+                },
+            );
+        }
+        assert_eq!(w.procs.len(), MAX_ENDED_ROWS + 1, "the live worker stays");
+        assert_eq!(w.rows_dropped, 300 - MAX_ENDED_ROWS);
+        assert!(w.proc(1).is_some() && w.proc(399).is_some() && w.proc(100).is_none());
+        assert_eq!(w.output.per_proc.len(), MAX_ENDED_ROWS);
+        let last = w.log.back().map(|l| l.text.as_str());
+        let told = "300 pool workers exited, exitcode 1 (the last: ForkPoolWorker-399, pid 399)";
+        assert_eq!(last, Some(told), "one line for the whole run");
     }
 
     #[test]

@@ -93,6 +93,12 @@ pub enum Fill {
 }
 
 impl FrameReader {
+    /// Frees the buffer of a reader that will not read again.
+    pub fn release(&mut self) {
+        self.buf = Vec::new();
+        self.start = 0;
+    }
+
     /// One read of whatever is available.
     pub fn fill(&mut self, fd: RawFd) -> io::Result<Fill> {
         if self.start > 0 && self.start == self.buf.len() {

@@ -507,6 +507,10 @@ impl Children {
         c.exitcode = Some(exitcode);
         c.pidfd = None;
         c.chan = None;
+        // An ended child is kept for its name only: its buffers go, so a respawn storm
+        // costs a few bytes a worker.
+        c.rx.release();
+        c.tx = FrameWriter::default();
         let owner = c.owner;
         out.emit(EventKind::Exited {
             name: c.name.clone(),

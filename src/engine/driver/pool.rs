@@ -59,6 +59,14 @@ pub fn default_chunksize(len: usize, processes: usize) -> usize {
     if r > 0 { q + 1 } else { q }
 }
 
+/// Workers dying before they are ready, in a row, that make a respawn storm: CPython
+/// replaces them for ever, and nothing submitted to the pool can finish.
+const STORM: u32 = 5;
+
+/// Why a call on a pool in a respawn storm raises: Python's would wait for ever.
+const STORM_ERROR: &str = "RuntimeError: every worker of this pool dies in its initializer \
+(Python would wait forever)";
+
 /// How much queued work one worker should hold: about a millisecond's worth, so fast
 /// tasks travel in batches while slow ones stay balanced across workers.
 fn window_for(service_secs: f64) -> usize {
@@ -489,6 +497,9 @@ impl Pools {
             cancelled: None,
             taken: None,
         });
+        if self.list[pool].failed_starts >= STORM {
+            self.calls[call].cancelled = Some(STORM_ERROR.into());
+        }
         call
     }
 
@@ -678,7 +689,7 @@ impl Pools {
             }
         }
         if !worker.ready && exitcode != 0 {
-            p.failed_starts += 1;
+            p.failed_starts = p.failed_starts.saturating_add(1);
         }
         self.maintain(host, pool);
     }
@@ -698,18 +709,20 @@ impl Pools {
         if !needed {
             return;
         }
-        if p.failed_starts >= 5 {
+        if p.failed_starts == STORM {
+            // As CPython, the pool stays RUN and goes on replacing them; only its calls,
+            // which would never finish, are told so.
             let message = format!(
-                "RuntimeError: pool '{}' stopped replacing workers: 5 in a row died while starting",
+                "pool '{}': every new worker dies in its initializer; as in CPython it is \
+                 replaced at once, for ever (terminate() ends it); calls on the pool raise \
+                 rather than wait forever",
                 p.var
             );
             host.emit(EventKind::Error {
                 message,
                 python: String::new(),
             });
-            self.cancel_calls(pool, "RuntimeError: pool workers keep dying while starting");
-            self.set_state(host, pool, PoolStateName::Terminate);
-            return;
+            self.cancel_calls(pool, STORM_ERROR);
         }
         self.fill_or_report(host, pool);
     }
@@ -1350,7 +1363,7 @@ mod tests {
     }
 
     #[test]
-    fn five_failed_starts_in_a_row_stop_the_pool() {
+    fn a_respawn_storm_keeps_the_pool_running_and_fails_its_calls() {
         let (mut pools, mut fake) = pool_of(1, None);
         let call = pools.submit(
             &mut fake,
@@ -1360,23 +1373,24 @@ mod tests {
             range(1),
             None,
         );
-        for w in 0..5 {
+        for w in 0..8 {
             assert_eq!(pools.get(0).worker(0), Some(w));
             pools.on_worker_exit(&mut fake, 0, w, 1);
         }
-        assert_eq!(fake.names.len(), 5);
-        assert_eq!(
-            fake.errors(),
-            ["RuntimeError: pool 'pool' stopped replacing workers: 5 in a row died while starting"]
+        assert_eq!(fake.names.len(), 9, "every one is replaced, as in CPython");
+        assert_eq!(fake.errors().len(), 1, "said once");
+        assert!(fake.errors()[0].starts_with("pool 'pool': every new worker dies"));
+        assert_eq!(pools.call(call).cancelled(), Some(STORM_ERROR));
+        let later = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::ApplyAsync,
+            Func::Square,
+            range(1),
+            None,
         );
-        assert_eq!(
-            pools.call(call).cancelled(),
-            Some("RuntimeError: pool workers keep dying while starting")
-        );
-        assert_eq!(
-            fake.pool_states().last(),
-            Some(&(1, PoolStateName::Terminate))
-        );
+        assert_eq!(pools.call(later).cancelled(), Some(STORM_ERROR));
+        assert_eq!(pools.get(0).state(), PoolStateName::Run);
     }
 
     #[test]

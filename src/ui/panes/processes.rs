@@ -193,7 +193,10 @@ impl Widget for &Processes<'_> {
         let names: Vec<&'static str> = cols.iter().map(|c| c.0).collect();
         let mut rows: Vec<Row> = self.all_workers(w, &names).into_iter().collect();
         rows.extend(app.world.rows().map(|p| self.process(p, &names)));
-        let count = app.world.rows().count();
+        let count = match (app.world.rows().count(), app.world.rows_dropped) {
+            (n, 0) => n.to_string(),
+            (n, dropped) => format!("{n}, {dropped} older ended not shown"),
+        };
         let title = if w == Width::Narrow {
             format!("Processes ({count})")
         } else {
