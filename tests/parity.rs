@@ -630,3 +630,52 @@ on = "pool"
         "{stderr}"
     );
 }
+
+/// `11_sigkill_worker.py`: an idle worker killed with SIGKILL. CPython replaces it, but
+/// when it died holding the task queue's read lock the pool never takes a task again
+/// (always with one worker); pooltop has no shared lock: the new worker takes the map.
+#[test]
+fn a_killed_idle_worker_is_replaced_and_the_pool_works_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "0"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 1
+[[step]]
+do = "apply"
+on = "pool"
+func = "square"
+args = [2]
+[[step]]
+do = "signal"
+on = "pool"
+signal = "SIGKILL"
+worker = 0
+[[step]]
+do = "sleep"
+seconds = 0.2
+[[step]]
+do = "map"
+on = "pool"
+func = "cube"
+items = [1, 2, 3]
+into = "cubes"
+[[step]]
+do = "with-exit"
+on = "pool"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    let killed = of(&events, "exited")
+        .into_iter()
+        .find(|e| e["name"] == "ForkPoolWorker-1")
+        .map(|e| e["exitcode"].clone());
+    assert_eq!(killed, Some(Value::from(-9)));
+    assert!(pool_workers(&events).contains(&"ForkPoolWorker-2".to_string()));
+    assert_eq!(
+        results(&events),
+        [Value::from(4), serde_json::json!([1, 8, 27])]
+    );
+    assert!(of(&events, "task_lost").is_empty(), "it was idle");
+}
