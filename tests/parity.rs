@@ -679,3 +679,63 @@ on = "pool"
     );
     assert!(of(&events, "task_lost").is_empty(), "it was idle");
 }
+
+/// `12_terminate_exitcodes.py`: `terminate()` on idle workers mostly ends them with 0
+/// (they read the sentinel first); busy ones always with -15 (SIGTERM).
+#[test]
+fn terminate_lets_idle_workers_exit_0_and_ends_busy_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "100ms"
+cost_kind = "sleep"
+[[step]]
+do = "pool"
+var = "idle"
+processes = 2
+[[step]]
+do = "apply"
+on = "idle"
+func = "square"
+args = [2]
+[[step]]
+do = "terminate"
+on = "idle"
+[[step]]
+do = "join"
+on = "idle"
+[[step]]
+do = "pool"
+var = "busy"
+processes = 2
+[[step]]
+do = "map_async"
+on = "busy"
+func = "slow_cube"
+items = [30, 30]
+chunksize = 1
+into = "r"
+[[step]]
+do = "signal"
+on = "busy"
+signal = "SIGCONT"
+[[step]]
+do = "terminate"
+on = "busy"
+[[step]]
+do = "join"
+on = "busy"
+"#;
+    let events = scenario(dir.path(), text, &[]);
+    let exit_of = |name: &str| {
+        of(&events, "exited")
+            .into_iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["exitcode"].clone())
+    };
+    for idle in ["ForkPoolWorker-1", "ForkPoolWorker-2"] {
+        assert_eq!(exit_of(idle), Some(Value::from(0)), "{idle}");
+    }
+    for busy in ["ForkPoolWorker-3", "ForkPoolWorker-4"] {
+        assert_eq!(exit_of(busy), Some(Value::from(-15)), "{busy}");
+    }
+}
