@@ -16,20 +16,6 @@ fn lesson(name: &str, cost: &str) -> Vec<Value> {
     events
 }
 
-fn errors(events: &[Value]) -> Vec<String> {
-    of(events, "error")
-        .iter()
-        .filter_map(|e| e["message"].as_str().map(String::from))
-        .collect()
-}
-
-fn main_output(events: &[Value]) -> String {
-    output_of(
-        events,
-        of(events, "loaded")[0]["pid"].as_i64().expect("pid"),
-    )
-}
-
 #[test]
 fn q1_shows_the_main_process_and_one_worker_per_core() {
     let events = lesson("q1-processes", "5ms");

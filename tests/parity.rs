@@ -23,27 +23,6 @@ fn scenario(dir: &Path, text: &str, extra: &[&str]) -> Vec<Value> {
     events
 }
 
-fn errors(events: &[Value]) -> Vec<String> {
-    of(events, "error")
-        .iter()
-        .filter_map(|e| e["message"].as_str().map(String::from))
-        .collect()
-}
-
-fn results(events: &[Value]) -> Vec<Value> {
-    of(events, "result")
-        .iter()
-        .map(|e| e["value"].clone())
-        .collect()
-}
-
-fn main_output(events: &[Value]) -> String {
-    output_of(
-        events,
-        of(events, "loaded")[0]["pid"].as_i64().expect("pid"),
-    )
-}
-
 fn pool_workers(events: &[Value]) -> Vec<String> {
     of(events, "spawned")
         .iter()

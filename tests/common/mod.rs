@@ -166,3 +166,27 @@ pub fn write_scenario(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write scenario");
     path
 }
+
+/// The Python exceptions the main process raised, as worded.
+pub fn errors(events: &[Value]) -> Vec<String> {
+    of(events, "error")
+        .iter()
+        .filter_map(|e| e["message"].as_str().map(String::from))
+        .collect()
+}
+
+/// The values the main process obtained, in order.
+pub fn results(events: &[Value]) -> Vec<Value> {
+    of(events, "result")
+        .iter()
+        .map(|e| e["value"].clone())
+        .collect()
+}
+
+/// What the main process itself printed.
+pub fn main_output(events: &[Value]) -> String {
+    output_of(
+        events,
+        of(events, "loaded")[0]["pid"].as_i64().expect("pid"),
+    )
+}
