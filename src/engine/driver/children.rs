@@ -54,6 +54,9 @@ pub struct Child {
     ready_ms: f64,
     exitcode: Option<i32>,
     via_forkserver: bool,
+    /// A signal sent before a fork server said which PID it forked: delivered the moment
+    /// the PID (and its pidfd) arrives, so a worker of a terminated pool cannot linger.
+    pending_signal: Option<i32>,
 }
 
 impl Child {
@@ -74,6 +77,7 @@ impl Child {
             ready_ms: 0.0,
             exitcode: None,
             via_forkserver: false,
+            pending_signal: None,
         }
     }
 
@@ -113,12 +117,20 @@ impl Child {
     }
 
     /// Sends a signal unless the child is already reaped; a pidfd never hits a recycled PID.
-    fn signal(&self, signal: i32) -> io::Result<()> {
+    /// A child whose PID is not known yet gets it as soon as it is.
+    fn signal(&mut self, signal: i32) -> io::Result<()> {
         match &self.pidfd {
             Some(fd) if self.exitcode.is_none() => match fd.send_signal(signal) {
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Ok(()),
                 other => other,
             },
+            None if self.exitcode.is_none() && self.pid == 0 => {
+                // SIGKILL outranks anything sent before it.
+                if self.pending_signal != Some(libc::SIGKILL) {
+                    self.pending_signal = Some(signal);
+                }
+                Ok(())
+            }
             _ => Err(io::Error::from_raw_os_error(libc::ESRCH)),
         }
     }
@@ -405,6 +417,9 @@ impl Children {
                     c.pid = pid;
                     c.ppid = server_pid;
                     c.pidfd = pidfd.map(PidFd::from_owned);
+                    if let Some(signal) = c.pending_signal.take() {
+                        let _ = c.signal(signal);
+                    }
                     self.announce_created(out, id);
                 }
                 ServerNews::More
@@ -562,7 +577,7 @@ impl Children {
         let _ = self.list[id].tx.push(msg);
     }
 
-    pub fn signal(&self, id: ChildId, signal: i32) -> io::Result<()> {
+    pub fn signal(&mut self, id: ChildId, signal: i32) -> io::Result<()> {
         self.list[id].signal(signal)
     }
 
@@ -620,7 +635,11 @@ impl Children {
             deadline: Instant::now() + SHUTDOWN_GRACE,
             killed: false,
         });
-        for c in self.list.iter().filter(|c| c.alive() && c.pidfd.is_some()) {
+        for c in self
+            .list
+            .iter_mut()
+            .filter(|c| c.alive() && c.pidfd.is_some())
+        {
             let _ = c.signal(libc::SIGTERM);
         }
     }
@@ -643,7 +662,7 @@ impl Children {
         }
         shutdown.killed = true;
         shutdown.deadline = now + SHUTDOWN_GRACE;
-        for c in self.list.iter().filter(|c| c.alive()) {
+        for c in self.list.iter_mut().filter(|c| c.alive()) {
             let _ = c.signal(libc::SIGKILL);
         }
     }

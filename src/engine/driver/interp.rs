@@ -1039,8 +1039,14 @@ fn at_exit(m: &mut Machine) -> Outcome {
     // A joined pool has nothing left to end: its finalizer changes nothing one can see.
     for pool in 0..m.pools.count() {
         let p = m.pools.get(pool);
-        if p.has_workers() && p.state() != PoolStateName::Terminate {
-            let (pools, mut hands) = m.split();
+        if !p.has_workers() {
+            continue;
+        }
+        let terminated = p.state() == PoolStateName::Terminate;
+        let (pools, mut hands) = m.split();
+        if terminated {
+            pools.signal_workers(&mut hands, pool, libc::SIGTERM);
+        } else {
             pools.terminate(&mut hands, pool);
         }
     }
@@ -1087,11 +1093,11 @@ fn signal_process(m: &mut Machine, p: usize, signal: i32, method: &str) -> Outco
     if !c.alive() {
         return Outcome::Done("None (already exited)".into());
     }
+    let pid = c.pid();
     let _ = m.children.signal(id, signal);
     Outcome::Done(format!(
-        "None ({} sent to pid {})",
-        sys::signal_name(signal),
-        c.pid()
+        "None ({} sent to pid {pid})",
+        sys::signal_name(signal)
     ))
 }
 
@@ -1125,27 +1131,30 @@ fn join_pool(m: &Machine, p: usize, timeout: Option<f64>) -> Outcome {
     }
 }
 
+/// Python's `terminate()` returns once every worker has exited (`_terminate_pool` joins
+/// them).
 fn terminate_pool(m: &mut Machine, p: usize) -> Outcome {
     let (pools, mut hands) = m.split();
     pools.terminate(&mut hands, p);
-    Outcome::Done("None".into())
+    Outcome::Block(Blocked::JoinPool { pool: p })
 }
 
-fn signal_child(m: &Machine, id: ChildId, signal: i32) -> Outcome {
+fn signal_child(m: &mut Machine, id: ChildId, signal: i32) -> Outcome {
     let c = m.children.get(id);
+    let said = format!(
+        "None ({} sent to {} pid {})",
+        sys::signal_name(signal),
+        c.name(),
+        c.pid()
+    );
     match m.children.signal(id, signal) {
-        Ok(()) => Outcome::Done(format!(
-            "None ({} sent to {} pid {})",
-            sys::signal_name(signal),
-            c.name(),
-            c.pid()
-        )),
+        Ok(()) => Outcome::Done(said),
         Err(e) => Outcome::Raise(format!("ProcessLookupError: {e}")),
     }
 }
 
 /// `os.kill(<a busy worker>, signal)`: waits for a worker to be in the middle of a task.
-fn signal_busy_worker(m: &Machine, pool: usize, signal: i32) -> Outcome {
+fn signal_busy_worker(m: &mut Machine, pool: usize, signal: i32) -> Outcome {
     let p = m.pools.get(pool);
     if let Some(id) = p.busy_worker() {
         return signal_child(m, id, signal);

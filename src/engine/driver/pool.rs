@@ -758,6 +758,13 @@ impl Pools {
         }
     }
 
+    /// Signals every worker the pool still has (the end of the program ends them all).
+    pub fn signal_workers(&self, host: &mut impl Workers, pool: usize, signal: i32) {
+        for w in &self.list[pool].workers {
+            let _ = host.signal(w.id, signal);
+        }
+    }
+
     fn cancel_calls(&mut self, pool: usize, why: &str) {
         for call in self
             .calls
