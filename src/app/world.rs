@@ -469,7 +469,8 @@ impl World {
             | EventKind::TaskStarted { .. }
             | EventKind::TaskDone { .. }
             | EventKind::TaskFailed { .. }
-            | EventKind::TaskLost { .. }) => self.on_task(t, kind),
+            | EventKind::TaskLost { .. }
+            | EventKind::Requeued { .. }) => self.on_task(t, kind),
             EventKind::PoolState {
                 id,
                 processes,
@@ -750,8 +751,39 @@ impl World {
                 signal,
                 exitcode,
             } => self.on_task_lost(t, task, pid, &name, signal, exitcode),
+            EventKind::Requeued { tasks, pid, name } => self.on_requeued(t, &tasks, pid, &name),
             _ => {}
         }
+    }
+
+    /// Tasks whose worker died before reporting them wait in the queue again.
+    fn on_requeued(&mut self, t: f64, tasks: &[u64], pid: i32, name: &str) {
+        for &task in tasks {
+            if self
+                .tasks
+                .spans
+                .iter()
+                .any(|s| s.task == task && s.end.is_none())
+            {
+                self.end_span(task, t, false);
+            }
+            self.tasks.pending.insert(task);
+        }
+        if self
+            .tasks
+            .running
+            .get(&pid)
+            .is_some_and(|r| tasks.contains(r))
+        {
+            self.tasks.running.remove(&pid);
+        }
+        let shown: Vec<String> = tasks.iter().take(8).map(|t| format!("#{t}")).collect();
+        let more = if tasks.len() > 8 { ", …" } else { "" };
+        let text = format!(
+            "{name} died: tasks {}{more} go back to the queue",
+            shown.join(", ")
+        );
+        self.log(LogKind::Info, text);
     }
 
     fn on_task_started(&mut self, t: f64, task: u64, pid: i32) {

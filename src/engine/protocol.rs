@@ -171,6 +171,13 @@ pub enum EventKind {
         signal: Option<i32>,
         exitcode: i32,
     },
+    /// Tasks that go back to the queue because their worker died before reporting them
+    /// (Python would lose them with the rest of its chunk).
+    Requeued {
+        tasks: Vec<u64>,
+        pid: i32,
+        name: String,
+    },
     Exited {
         name: String,
         pid: i32,

@@ -295,6 +295,25 @@ impl CallState {
         self.chunks.get(r.chunk as usize)
     }
 
+    /// A new chunk of this call over items `first..first + len`, not started.
+    fn add_chunk(&mut self, call: u32, first: usize, len: usize) -> ChunkRef {
+        self.chunks.push(ChunkState {
+            first,
+            len,
+            started: false,
+        });
+        ChunkRef {
+            call,
+            chunk: (self.chunks.len() - 1) as u32,
+        }
+    }
+
+    /// The task numbers of a chunk.
+    fn tasks_of(&self, r: ChunkRef) -> impl Iterator<Item = u64> + '_ {
+        let (first, len) = self.chunk(r).map_or((0, 0), |c| (c.first, c.len));
+        (first..first + len).map(|i| self.task_base + i as u64)
+    }
+
     /// Records one item's result unless it already has one; false when it had.
     fn record(&mut self, index: usize, result: Result<Value, String>) -> bool {
         match self.results.get_mut(index) {
@@ -673,18 +692,37 @@ impl Pools {
             exitcode,
         };
         if p.state != PoolStateName::Terminate {
-            let mut unstarted = Vec::new();
+            let mut again = Vec::new();
             for r in worker.assigned {
                 let Some(call) = self.calls.get_mut(r.call as usize) else {
                     continue;
                 };
                 match call.chunk(r).map(|ch| ch.started) {
-                    Some(true) => lose_chunk(host, call, r, &death),
-                    Some(false) => unstarted.push(r),
+                    Some(true) => {
+                        again.extend(lose_running_task(
+                            host,
+                            call,
+                            r,
+                            worker.running_task,
+                            &death,
+                        ));
+                    }
+                    Some(false) => again.push(r),
                     None => {}
                 }
             }
-            for r in unstarted.into_iter().rev() {
+            let tasks: Vec<u64> = again
+                .iter()
+                .flat_map(|r| self.calls[r.call as usize].tasks_of(*r))
+                .collect();
+            if !tasks.is_empty() {
+                host.emit(EventKind::Requeued {
+                    tasks,
+                    pid: death.pid,
+                    name: death.name.clone(),
+                });
+            }
+            for r in again.into_iter().rev() {
                 p.pending.push_front(r);
             }
         }
@@ -835,29 +873,45 @@ fn assign(host: &mut impl Workers, call: &CallState, w: &mut Worker, r: ChunkRef
     );
 }
 
-/// The tasks of a chunk its worker died in: each fails with `WorkerLostError`.
-fn lose_chunk(host: &mut impl Emit, call: &mut CallState, r: ChunkRef, death: &Death) {
+/// A worker died inside chunk `r`: the task it was running fails with `WorkerLostError`;
+/// the chunk's other items (finished with their results unsent, or not begun) become new
+/// chunks to run again, which are returned.
+fn lose_running_task(
+    host: &mut impl Emit,
+    call: &mut CallState,
+    r: ChunkRef,
+    running: Option<u64>,
+    death: &Death,
+) -> Vec<ChunkRef> {
     let Some(&ChunkState { first, len, .. }) = call.chunk(r) else {
-        return;
+        return Vec::new();
     };
-    for index in first..first + len {
-        let message = format!(
-            "WorkerLostError: {} was lost: {} (pid {}) {}",
-            call.task_label(index),
-            death.name,
-            death.pid,
-            death.how()
-        );
-        if call.record(index, Err(message)) {
-            host.emit(EventKind::TaskLost {
-                task: call.task_base + index as u64,
-                pid: death.pid,
-                name: death.name.clone(),
-                signal: death.signal(),
-                exitcode: death.exitcode,
-            });
-        }
+    let end = first + len;
+    let lost = running
+        .and_then(|t| usize::try_from(t.checked_sub(call.task_base)?).ok())
+        .filter(|i| (first..end).contains(i))
+        .unwrap_or(first);
+    let message = format!(
+        "WorkerLostError: {} was lost: {} (pid {}) {}",
+        call.task_label(lost),
+        death.name,
+        death.pid,
+        death.how()
+    );
+    if call.record(lost, Err(message)) {
+        host.emit(EventKind::TaskLost {
+            task: call.task_base + lost as u64,
+            pid: death.pid,
+            name: death.name.clone(),
+            signal: death.signal(),
+            exitcode: death.exitcode,
+        });
     }
+    [(first, lost), (lost + 1, end)]
+        .into_iter()
+        .filter(|(a, z)| a < z)
+        .map(|(a, z)| call.add_chunk(r.call, a, z - a))
+        .collect()
 }
 
 #[cfg(test)]
@@ -1150,6 +1204,46 @@ mod tests {
         assert_eq!(pending, [chunk(0, 1), chunk(0, 2), chunk(1, 0)]);
         assert_eq!(fake.names.len(), 2, "a replacement was started");
         assert_eq!(pools.get(0).worker(0), Some(1));
+    }
+
+    #[test]
+    fn a_worker_dying_mid_chunk_loses_only_the_running_task() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::MapAsync,
+            Func::Square,
+            range(4),
+            Some(4),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        // Item 0 finished (its result not sent yet), item 1 is running.
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 0 });
+        pools.on_message(&mut fake, 0, 0, FromWorker::Started { task: 1 });
+
+        pools.on_worker_exit(&mut fake, 0, 0, -libc::SIGKILL);
+
+        let lost: Vec<u64> = fake.lost().iter().map(|l| l.0).collect();
+        assert_eq!(lost, [1]);
+        let requeued: Vec<&Vec<u64>> = fake
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                EventKind::Requeued { tasks, .. } => Some(tasks),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(requeued, [&vec![0, 2, 3]]);
+        let pending: Vec<ChunkRef> = pools.list[0].pending.iter().copied().collect();
+        assert_eq!(pending, [chunk(0, 1), chunk(0, 2)]);
+        ready(&mut pools, &mut fake, 1);
+        pools.list[0].workers[0].window = 2;
+        pools.dispatch(&mut fake, 0);
+        let again: Vec<Vec<u64>> = fake.chunks_to(1).into_iter().map(|c| c.1).collect();
+        assert_eq!(again, [vec![0], vec![2, 3]], "run again on the new worker");
+        assert!(!pools.call(call).complete());
     }
 
     #[test]

@@ -1,0 +1,117 @@
+//! Faults found by a fault, load and bad-input campaign, each kept as a test: late fork
+//! server PIDs, lost chunks, slow readers, closed pipes, a dead main process.
+
+mod common;
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use common::*;
+
+/// Forty forkserver pools, each mapping two items and leaving its `with` block: a worker
+/// whose PID the fork server reports after its pool was terminated is ended the moment
+/// it is known (it lingered until the end before), and `terminate()` waits for it.
+#[test]
+fn no_forkserver_worker_outlives_its_pool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("cost = \"0\"\nstart_method = \"forkserver\"\n");
+    for i in 0..40 {
+        let _ = write!(
+            text,
+            "[[step]]\ndo = \"pool\"\nvar = \"p{i}\"\nprocesses = 2\n\
+             [[step]]\ndo = \"map\"\non = \"p{i}\"\nfunc = \"square\"\nitems = [1, 2]\n\
+             [[step]]\ndo = \"with-exit\"\non = \"p{i}\"\n"
+        );
+    }
+    let path = write_scenario(dir.path(), "pools.toml", &text);
+    let (events, run) = run_events(&["--file", path.to_str().expect("path")]);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let workers: Vec<&str> = of(&events, "created")
+        .iter()
+        .filter(|e| e["role"] == "pool_worker")
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(workers.len(), 80);
+    // Each pool's workers are gone before the next pool is made.
+    let mut live = 0i64;
+    for e in &events {
+        match e["event"].as_str() {
+            Some("created") if e["role"] == "pool_worker" => live += 1,
+            Some("exited") if e["name"].as_str().is_some_and(|n| n.contains("PoolWorker")) => {
+                live -= 1;
+            }
+            Some("pool_state") if e["state"] == "RUN" => {
+                assert_eq!(live, 0, "a worker of an earlier pool is still alive");
+            }
+            _ => {}
+        }
+    }
+    assert_all_gone(&reported_pids(&events), Duration::from_secs(2));
+}
+
+/// A worker killed while running the second of a chunk's four items: only that item is
+/// lost; the one it finished (its result had not been sent) and the two it never began go
+/// back to the queue and run again on its replacement (Python loses the whole chunk).
+#[test]
+fn a_worker_killed_mid_chunk_loses_only_its_running_task() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "300ms"
+cost_kind = "sleep"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 1
+[[step]]
+do = "apply"
+on = "pool"
+func = "noop"
+[[step]]
+do = "map_async"
+on = "pool"
+func = "square"
+range = [0, 4]
+chunksize = 4
+into = "r"
+[[step]]
+do = "sleep"
+seconds = 0.45
+[[step]]
+do = "signal"
+on = "pool"
+signal = "SIGKILL"
+worker = 0
+[[step]]
+do = "wait"
+on = "r"
+[[step]]
+do = "with-exit"
+on = "pool"
+"#;
+    let path = write_scenario(dir.path(), "mid-chunk.toml", text);
+    let (events, run) = run_events(&["--file", path.to_str().expect("path")]);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let lost: Vec<i64> = of(&events, "task_lost")
+        .iter()
+        .filter_map(|e| e["task"].as_i64())
+        .collect();
+    assert_eq!(
+        lost,
+        [2],
+        "the second item of the chunk (task #2, after the apply's #0)"
+    );
+    let requeued = of(&events, "requeued");
+    assert_eq!(requeued.len(), 1);
+    assert_eq!(requeued[0]["tasks"], serde_json::json!([1, 3, 4]));
+    let again: Vec<(i64, String)> = of(&events, "task_done")
+        .iter()
+        .filter(|e| e["name"] == "ForkPoolWorker-2")
+        .filter_map(|e| Some((e["task"].as_i64()?, e["result"].to_string())))
+        .collect();
+    assert_eq!(
+        again,
+        [(1, "0".into()), (3, "4".into()), (4, "9".into())],
+        "run again by the replacement"
+    );
+    assert_all_gone(&reported_pids(&events), Duration::from_secs(2));
+}
