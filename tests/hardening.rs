@@ -115,3 +115,33 @@ on = "pool"
     );
     assert_all_gone(&reported_pids(&events), Duration::from_secs(2));
 }
+
+/// A panic in the main process reaches the user as one `pooltop:` message, and never
+/// blocks, even with a backtrace asked for (it used to go to a socket only the dead
+/// process read, and a backtrace filled it and hung `pooltop run`).
+#[test]
+fn a_panic_in_the_main_process_is_shown_and_never_hangs() {
+    let mut child = std::process::Command::new(BIN)
+        .args(["run", "pool-map"])
+        .env("POOLTOP_TEST_DRIVER_PANIC", "1")
+        .env("RUST_BACKTRACE", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start pooltop");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let status = wait_deadline(&mut child, Duration::from_secs(10));
+    assert_eq!(status, Some(1), "exits 1, and promptly");
+    let text = reader.join().unwrap_or_default();
+    assert!(
+        text.starts_with("pooltop: the main process failed: panicked at "),
+        "{text}"
+    );
+    assert!(text.contains("test panic in the main process"), "{text}");
+}

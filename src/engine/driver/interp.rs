@@ -83,7 +83,8 @@ enum Blocked {
         pool: usize,
     },
     Sleep {
-        until: Instant,
+        /// None: longer than the clock holds, so for ever.
+        until: Option<Instant>,
     },
     BusyWorker {
         pool: usize,
@@ -140,8 +141,11 @@ pub struct Interp {
     callbacks: Vec<(usize, Callbacks)>,
 }
 
+/// When a wait of `timeout` seconds ends; `None` for no timeout, and for one too long to
+/// be a moment (infinite or beyond what the clock holds), which waits as long.
 fn deadline_after(timeout: Option<f64>) -> Option<Instant> {
-    timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)))
+    let wait = Duration::try_from_secs_f64(timeout?.max(0.0)).ok()?;
+    Instant::now().checked_add(wait)
 }
 
 fn past(deadline: Option<Instant>) -> bool {
@@ -216,7 +220,7 @@ impl Interp {
     pub fn deadline(&self) -> Option<Instant> {
         match self.blocked.as_ref()? {
             Blocked::Join { deadline, .. } | Blocked::Get(Getting { deadline, .. }) => *deadline,
-            Blocked::Sleep { until } => Some(*until),
+            Blocked::Sleep { until } => *until,
             _ => None,
         }
     }
@@ -531,7 +535,7 @@ impl Interp {
             }
             Op::Note => Outcome::Done(String::new()),
             Op::Sleep { seconds } => Outcome::Block(Blocked::Sleep {
-                until: Instant::now() + Duration::from_secs_f64(seconds.max(0.0)),
+                until: deadline_after(Some(seconds)),
             }),
             Op::Signal { target, signal } => self.signal_step(m, &target, signal),
         }
@@ -923,7 +927,7 @@ impl Interp {
             Blocked::JoinPool { pool } if m.pools.get(pool).has_workers() => {
                 Outcome::Block(blocked)
             }
-            Blocked::Sleep { until } if Instant::now() < until => Outcome::Block(blocked),
+            Blocked::Sleep { until } if !past(until) => Outcome::Block(blocked),
             Blocked::Exiting if children_remain(m) => Outcome::Block(blocked),
             Blocked::JoinPool { .. } | Blocked::Sleep { .. } | Blocked::Exiting => {
                 Outcome::Done("None".into())

@@ -45,6 +45,10 @@ pub struct Driver {
 
 /// Entry point of the hidden `__driver` subcommand: the front end's link is `link`.
 pub fn main(link: RawFd) -> i32 {
+    report_panics_on(link);
+    if std::env::var_os("POOLTOP_TEST_DRIVER_PANIC").is_some() {
+        panic!("test panic in the main process");
+    }
     match Driver::new(link) {
         Ok(mut driver) => driver.run(),
         Err(e) => {
@@ -52,6 +56,31 @@ pub fn main(link: RawFd) -> i32 {
             1
         }
     }
+}
+
+/// A panic of the main process goes to the front end as its last event, never to the
+/// process's own stderr: that is a capture socket only this process reads, so the message
+/// would never be shown, and a long one (a backtrace) would block writing it for ever.
+fn report_panics_on(link: RawFd) {
+    std::panic::set_hook(Box::new(move |info| {
+        let mut message = format!("the main process failed: {info}");
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            let trace = std::backtrace::Backtrace::force_capture().to_string();
+            message.push('\n');
+            message.extend(trace.chars().take(8 * 1024));
+        }
+        let event = crate::engine::protocol::Event {
+            t: 0.0,
+            kind: EventKind::Fatal { message },
+        };
+        let mut frame = crate::engine::wire::FrameWriter::default();
+        // One try, without waiting: a front end that does not read cannot hold us here.
+        if frame.push(&event).is_ok() {
+            let _ = frame.flush_nonblocking(link);
+        }
+        // The children die with us (their parent-death signal).
+        sys::exit_now(70);
+    }));
 }
 
 impl Driver {
