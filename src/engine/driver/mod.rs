@@ -46,9 +46,11 @@ pub struct Driver {
 /// Entry point of the hidden `__driver` subcommand: the front end's link is `link`.
 pub fn main(link: RawFd) -> i32 {
     report_panics_on(link);
-    if std::env::var_os("POOLTOP_TEST_DRIVER_PANIC").is_some() {
-        panic!("test panic in the main process");
-    }
+    // `POOLTOP_TEST_DRIVER_PANIC` lets a test check what a panic here looks like.
+    assert!(
+        std::env::var_os("POOLTOP_TEST_DRIVER_PANIC").is_none(),
+        "test panic in the main process"
+    );
     match Driver::new(link) {
         Ok(mut driver) => driver.run(),
         Err(e) => {
