@@ -12,6 +12,11 @@ use crate::monitor::{self, Sample};
 /// Signals that end a front end in order: workers first, then pooltop.
 pub const ENDING_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
+/// Events waiting for the front end, at most. A front end that falls behind (a pipe
+/// nobody reads) stops the link's reader, then the driver, then the workers' prints, as a
+/// full pipe would: memory stays bounded.
+const FEED_BOUND: usize = 4096;
+
 /// What arrives from the engine side.
 pub enum Feed {
     /// An event of the driver; `None` once it has gone.
@@ -27,6 +32,8 @@ pub struct Session {
     /// When the current driver started: its clock's zero.
     born: Instant,
     watch: Option<monitor::Watch>,
+    /// The front end has seen the current driver's goodbye (`Feed::Driver(None)`).
+    gone: bool,
 }
 
 fn wrap_event(event: Option<Event>) -> Feed {
@@ -41,7 +48,7 @@ impl Session {
     /// Starts a driver; with `sample_every`, also the sampler (CPU and the watched PIDs).
     pub fn start(sample_every: Option<Duration>) -> io::Result<Session> {
         let signals = spawn_signals()?;
-        let (feed_tx, feed) = flume::unbounded();
+        let (feed_tx, feed) = flume::bounded(FEED_BOUND);
         let watch = match sample_every {
             Some(every) => {
                 let watch: monitor::Watch = Arc::new(Mutex::new(Vec::new()));
@@ -58,6 +65,7 @@ impl Session {
             signals,
             born: Instant::now(),
             watch,
+            gone: false,
         })
     }
 
@@ -77,21 +85,35 @@ impl Session {
     /// Replaces the driver with a fresh one on the same channel. Events of the old one
     /// still queued are dropped: they belong to the old run.
     pub fn restart(&mut self) -> io::Result<()> {
-        self.link.shutdown(Duration::from_secs(2));
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while let Ok(feed) = self.feed.recv_deadline(deadline) {
-            if matches!(feed, Feed::Driver(None)) {
-                break;
-            }
-        }
+        self.shutdown(Duration::from_secs(2));
         self.link = DriverLink::spawn(self.feed_tx.clone(), wrap_event)?;
         self.born = Instant::now();
+        self.gone = false;
         Ok(())
     }
 
     /// Asks the driver to end every child and exit, waits (bounded), kills it if need be.
+    /// Its events still coming are taken and dropped meanwhile: it may be waiting for
+    /// room in the feed before it can read the request.
     pub fn shutdown(&mut self, grace: Duration) -> Option<i32> {
-        self.link.shutdown(grace)
+        let _ = self.link.send(&Command::Shutdown);
+        if !self.gone {
+            let deadline = Instant::now() + grace;
+            while let Ok(feed) = self.feed.recv_deadline(deadline) {
+                if matches!(feed, Feed::Driver(None)) {
+                    break;
+                }
+            }
+            self.gone = true;
+        }
+        self.link.wait_or_kill(Duration::from_millis(500))
+    }
+
+    /// The front end saw the driver's goodbye: reap it now (a killed driver would stay a
+    /// zombie until the next restart otherwise).
+    pub fn driver_gone(&mut self) {
+        self.gone = true;
+        self.link.wait_or_kill(Duration::from_millis(500));
     }
 
     /// Waits for a driver already told to shut down.

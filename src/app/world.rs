@@ -427,12 +427,18 @@ impl World {
         self.run.now = self.run.now.max(now);
     }
 
-    /// The driver's link closed: every process it had is gone with it.
+    /// The driver's link closed: every process and pool it had is gone with it.
     pub fn driver_gone(&mut self) {
         self.run.phase = Phase::DriverGone;
         for p in self.procs.iter_mut().filter(|p| !p.state.ended()) {
             p.state = ProcState::Killed;
+            p.current = None;
+            p.cpu = None;
         }
+        for pool in &mut self.pools {
+            pool.state = PoolStateName::Terminate;
+        }
+        self.tasks.running.clear();
         self.log(
             LogKind::Error,
             "the main process (driver) went away; r restarts".into(),

@@ -114,6 +114,9 @@ fn run_to(rt: &mut Runtime, after: &After) -> std::io::Result<()> {
             continue;
         };
         let gone = matches!(feed, Feed::Driver(None));
+        if gone {
+            rt.session.driver_gone();
+        }
         let is_sample = matches!(feed, Feed::Sample(_));
         let finished =
             matches!(&feed, Feed::Driver(Some(e)) if matches!(e.kind, EventKind::Finished { .. }));

@@ -268,6 +268,9 @@ impl Runtime {
     /// Handles one message, then notices a resize the input thread did not report.
     fn take(&mut self, msg: Msg, term: &mut terminal::Term) -> std::io::Result<bool> {
         panic_for_tests(&msg);
+        if matches!(msg, Msg::Driver(None)) {
+            self.session.driver_gone();
+        }
         if self.handle(msg)? {
             return Ok(true);
         }

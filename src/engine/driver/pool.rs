@@ -691,7 +691,9 @@ impl Pools {
             name: host.name(id).to_owned(),
             exitcode,
         };
-        if p.state != PoolStateName::Terminate {
+        // Workers ended by terminate() or by pooltop's own shutdown lose nothing: their
+        // calls are cancelled or nobody waits for them any more.
+        if p.state != PoolStateName::Terminate && !host.shutting_down() {
             let mut again = Vec::new();
             for r in worker.assigned {
                 let Some(call) = self.calls.get_mut(r.call as usize) else {
