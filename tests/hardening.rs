@@ -145,3 +145,33 @@ fn a_panic_in_the_main_process_is_shown_and_never_hangs() {
     );
     assert!(text.contains("test panic in the main process"), "{text}");
 }
+
+/// `pooltop run ... --events - | head -1`: once standard output's reader has gone, pooltop
+/// ends the run and exits as a Unix tool killed by SIGPIPE would: quietly, with 141.
+#[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(BIN)
+        .args(["run", "worker-killed", "--events", "-"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start pooltop");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("one line");
+    assert!(first.contains("\"event\":\"loaded\""), "{first}");
+    // The reader is gone (dropped with the BufReader).
+    let mut stderr = child.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let status = wait_deadline(&mut child, Duration::from_secs(20));
+    assert_eq!(status, Some(141));
+    assert_eq!(errors.join().unwrap_or_default(), "", "nothing on stderr");
+}

@@ -1,6 +1,8 @@
 //! The headless front end (`pooltop run`): the same driver and events as the TUI, shown
 //! as the program's own output in arrival order, with JSON Lines and a trace on request.
 
+mod out;
+
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -10,6 +12,8 @@ use crate::engine::protocol::{Command, Event, EventKind, Stream};
 use crate::engine::sys;
 use crate::scenario::Scenario;
 use crate::session::{Feed, Session};
+
+use out::{Line, Writer};
 
 /// Where `--events` go.
 pub enum EventSink {
@@ -30,20 +34,22 @@ impl EventSink {
         })
     }
 
-    fn write(&mut self, event: &Event) -> io::Result<()> {
-        let line = |w: &mut dyn Write| writeln!(w, "{}", event.to_json());
+    /// The event's JSON line for standard output, or written to the file now.
+    fn write(&mut self, event: &Event, lines: &mut Vec<Line>) -> io::Result<()> {
         match self {
             EventSink::None => Ok(()),
-            EventSink::Stdout => line(&mut io::stdout().lock()),
-            EventSink::File(f) => line(f),
+            EventSink::Stdout => {
+                lines.push(Line::Out(format!("{}\n", event.to_json())));
+                Ok(())
+            }
+            EventSink::File(f) => writeln!(f, "{}", event.to_json()),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            EventSink::None => Ok(()),
-            EventSink::Stdout => io::stdout().flush(),
             EventSink::File(f) => f.flush(),
+            _ => Ok(()),
         }
     }
 
@@ -62,13 +68,13 @@ struct Printer {
 }
 
 impl Printer {
-    /// A lesson narrates each line on stdout, between the program's own output.
-    fn narrate(&self, event: &Event) -> bool {
+    /// A lesson narrates each line on stdout, between the program's own output; true
+    /// when it has shown the event's error itself.
+    fn narrate(&self, event: &Event, lines: &mut Vec<Line>) -> bool {
         let Some(says) = &self.lesson else {
             return false;
         };
-        let mut out = io::stdout().lock();
-        let _ = match &event.kind {
+        let text = match &event.kind {
             EventKind::Step { index, python } => {
                 let n = index.map_or("typed".to_string(), |i| (i + 1).to_string());
                 let code: Vec<String> = python.lines().map(|l| format!("    {l}")).collect();
@@ -76,43 +82,38 @@ impl Printer {
                     .and_then(|i| says.get(i).cloned().flatten())
                     .map(|s| format!("    # {s}\n"))
                     .unwrap_or_default();
-                write!(out, "\n[{n}]\n{}\n{say}", code.join("\n"))
+                format!("\n[{n}]\n{}\n{say}", code.join("\n"))
             }
             // An exception was already shown with its ✗.
             EventKind::StepDone { outcome, .. }
                 if !outcome.is_empty() && !outcome.contains("Error") =>
             {
-                writeln!(out, "    -> {outcome}")
+                format!("    -> {outcome}\n")
             }
-            EventKind::Error { message, .. } => writeln!(out, "    ✗ {message}"),
+            EventKind::Error { message, .. } => format!("    ✗ {message}\n"),
             EventKind::Finished { elapsed } => {
-                writeln!(out, "\n(the lesson ran to its end in {elapsed:.2}s)")
+                format!("\n(the lesson ran to its end in {elapsed:.2}s)\n")
             }
             _ => return false,
         };
+        lines.push(Line::Out(text));
         matches!(event.kind, EventKind::Error { .. })
     }
 
-    fn show(&mut self, event: &Event) {
-        let narrated = self.narrate(event);
+    /// What the event puts on standard output and standard error, in order.
+    fn show(&mut self, event: &Event, lines: &mut Vec<Line>) {
+        let narrated = self.narrate(event, lines);
         match &event.kind {
             EventKind::Error { .. } if narrated => {}
             EventKind::Output { stream, text, .. } if self.show_output => match stream {
-                Stream::Stdout => {
-                    let _ = io::stdout().lock().write_all(text.as_bytes());
-                }
-                Stream::Stderr => {
-                    let _ = io::stderr().lock().write_all(text.as_bytes());
-                }
+                Stream::Stdout => lines.push(Line::Out(text.clone())),
+                Stream::Stderr => lines.push(Line::Err(text.clone())),
             },
-            EventKind::Error { message, python } => {
-                let _ = io::stdout().flush();
-                if python.is_empty() {
-                    eprintln!("{message}");
-                } else {
-                    eprintln!(">>> {}\n{message}", first_line(python));
-                }
-            }
+            EventKind::Error { message, python } => lines.push(Line::Err(if python.is_empty() {
+                format!("{message}\n")
+            } else {
+                format!(">>> {}\n{message}\n", first_line(python))
+            })),
             EventKind::TaskLost {
                 task,
                 name,
@@ -124,14 +125,17 @@ impl Printer {
                     Some(s) => format!("killed by {}", sys::signal_name(*s)),
                     None => format!("exited with code {exitcode}"),
                 };
-                eprintln!("pooltop: task #{task} lost: {name} (pid {pid}) {how}");
+                let text = format!("pooltop: task #{task} lost: {name} (pid {pid}) {how}\n");
+                lines.push(Line::Err(text));
             }
             EventKind::Finished { .. } => self.finished = true,
-            EventKind::Fatal { message } => eprintln!("pooltop: {message}"),
+            EventKind::Fatal { message } => lines.push(Line::Err(format!("pooltop: {message}\n"))),
             _ => {}
         }
-        if self.trace {
-            trace(event);
+        if self.trace
+            && let Some(line) = trace(event)
+        {
+            lines.push(Line::Err(format!("{:8.3} {line}\n", event.t)));
         }
     }
 }
@@ -140,9 +144,8 @@ fn first_line(python: &str) -> &str {
     python.lines().next().unwrap_or("")
 }
 
-fn trace(event: &Event) {
-    let t = event.t;
-    let line = match &event.kind {
+fn trace(event: &Event) -> Option<String> {
+    Some(match &event.kind {
         EventKind::Step { python, .. } => format!(">>> {}", first_line(python)),
         EventKind::StepDone { outcome, .. } if !outcome.is_empty() => format!("    -> {outcome}"),
         EventKind::Spawned {
@@ -165,19 +168,23 @@ fn trace(event: &Event) {
         EventKind::PoolState { pool, state, .. } => {
             format!("    [{pool}: state {}]", state.as_str())
         }
-        _ => return,
-    };
-    let _ = io::stdout().flush();
-    eprintln!("{t:8.3} {line}");
+        _ => return None,
+    })
 }
 
-/// A lesson's notes by step, and its heading printed first; `None` unless narrating.
-fn narration(scenario: &Scenario, show_output: bool) -> Option<Vec<Option<String>>> {
+/// A lesson's heading and notes by step; `None` unless narrating.
+fn narration(
+    scenario: &Scenario,
+    show_output: bool,
+    lines: &mut Vec<Line>,
+) -> Option<Vec<Option<String>>> {
     let meta = scenario.lesson.as_ref().filter(|_| show_output)?;
-    println!("{} · {}\n", meta.question, scenario.title);
+    let mut text = format!("{} · {}\n\n", meta.question, scenario.title);
     for line in meta.explanation.trim().lines() {
-        println!("{line}");
+        text.push_str(line);
+        text.push('\n');
     }
+    lines.push(Line::Out(text));
     Some(
         scenario
             .program
@@ -188,52 +195,108 @@ fn narration(scenario: &Scenario, show_output: bool) -> Option<Vec<Option<String
     )
 }
 
-fn print_trace_heading(scenario: &Scenario) {
-    eprintln!("# {}: {}", scenario.name, scenario.title);
+fn trace_heading(scenario: &Scenario, lines: &mut Vec<Line>) {
+    let mut text = format!("# {}: {}\n", scenario.name, scenario.title);
     for line in scenario.about.lines().filter(|l| !l.trim().is_empty()) {
-        eprintln!("# {line}");
+        text.push_str("# ");
+        text.push_str(line);
+        text.push('\n');
     }
+    lines.push(Line::Err(text));
 }
 
-/// Prints every event until the driver goes away. The first ending signal asks the driver
-/// to shut down in order, a second one stops waiting; returns the first signal, if any.
-fn pump(session: &mut Session, sink: &mut EventSink, printer: &mut Printer) -> Option<i32> {
-    let mut interrupted = None;
-    loop {
-        let next = flume::Selector::new()
-            .recv(session.feed(), |f| f.ok().map(Ok))
-            .recv(session.signals(), |s| s.ok().map(Err))
-            .wait();
-        match next {
-            Some(Ok(Feed::Driver(Some(event)))) => {
-                if sink.write(&event).is_err() {
-                    eprintln!("pooltop: cannot write events");
-                    let _ = session.send(&Command::Shutdown);
-                }
-                printer.show(&event);
-                if matches!(event.kind, EventKind::Finished { .. }) {
-                    let _ = session.send(&Command::Shutdown);
-                }
-                if session.feed().is_empty() {
-                    let _ = io::stdout().flush();
-                    let _ = sink.flush();
-                }
+/// How the run ended, beyond the driver's own goodbye.
+#[derive(Default)]
+struct Ending {
+    /// The first ending signal (a second one stops waiting for the driver).
+    signal: Option<i32>,
+    /// Standard output was closed by its reader: the run ends, quietly.
+    closed: bool,
+}
+
+struct Front<'a> {
+    session: &'a mut Session,
+    sink: EventSink,
+    printer: Printer,
+    writer: Writer,
+    ending: Ending,
+}
+
+impl Front<'_> {
+    /// Stops the scenario once: the driver ends every child and exits.
+    fn stop(&mut self) {
+        let _ = self.session.send(&Command::Shutdown);
+    }
+
+    /// Hands the lines to the writer, waiting while it is behind; a signal meanwhile is
+    /// taken (the writer may be held by a reader that never reads).
+    fn deliver(&mut self, lines: Vec<Line>) {
+        for line in lines {
+            if self.ending.closed {
+                return;
             }
-            Some(Ok(Feed::Sample(_))) => {}
-            Some(Ok(Feed::Driver(None))) | None => return interrupted,
-            Some(Err(signal)) => {
-                if interrupted.is_some() {
-                    return interrupted;
+            if self.ending.signal.is_some() {
+                self.writer.offer(line);
+                continue;
+            }
+            match self.writer.send_or_signal(line, self.session.signals()) {
+                out::Sent::Yes => {}
+                out::Sent::Closed => {
+                    self.ending.closed = true;
+                    self.stop();
                 }
-                interrupted = Some(signal);
-                let _ = session.send(&Command::Shutdown);
+                out::Sent::Signal(s) => self.on_signal(s),
+            }
+        }
+    }
+
+    fn on_signal(&mut self, signal: i32) {
+        if self.ending.signal.is_none() {
+            self.ending.signal = Some(signal);
+            self.stop();
+        }
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        let mut lines = Vec::new();
+        if self.sink.write(event, &mut lines).is_err() && !self.ending.closed {
+            lines.push(Line::Err("pooltop: cannot write events\n".into()));
+            self.stop();
+        }
+        self.printer.show(event, &mut lines);
+        if matches!(event.kind, EventKind::Finished { .. }) {
+            self.stop();
+        }
+        self.deliver(lines);
+        if self.session.feed().is_empty() {
+            let _ = self.sink.flush();
+        }
+    }
+
+    /// Prints every event until the driver goes away; a second ending signal stops waiting.
+    fn pump(&mut self) {
+        loop {
+            let next = flume::Selector::new()
+                .recv(self.session.feed(), |f| f.ok().map(Ok))
+                .recv(self.session.signals(), |s| s.ok().map(Err))
+                .wait();
+            match next {
+                Some(Ok(Feed::Driver(Some(event)))) => self.on_event(&event),
+                Some(Ok(Feed::Sample(_))) => {}
+                Some(Ok(Feed::Driver(None))) | None => return,
+                Some(Err(_)) if self.ending.signal.is_some() => return,
+                Some(Err(signal)) => self.on_signal(signal),
+            }
+            if self.writer.closed() && !self.ending.closed {
+                self.ending.closed = true;
+                self.stop();
             }
         }
     }
 }
 
 /// Runs `scenario` to the end on a fresh driver; every child is gone when this returns.
-pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
+pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
     let mut session = match Session::start(None) {
         Ok(session) => session,
         Err(e) => {
@@ -241,10 +304,18 @@ pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let writer = match Writer::start() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("pooltop: cannot start the output thread: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let show_output = !matches!(sink, EventSink::Stdout);
-    let lesson = narration(&scenario, show_output);
+    let mut first = Vec::new();
+    let lesson = narration(&scenario, show_output, &mut first);
     if trace {
-        print_trace_heading(&scenario);
+        trace_heading(&scenario, &mut first);
     }
     let load = Command::Load {
         program: scenario.program,
@@ -258,20 +329,43 @@ pub fn run(scenario: Scenario, mut sink: EventSink, trace: bool) -> ExitCode {
         eprintln!("pooltop: the driver process went away at start");
         return ExitCode::from(1);
     }
-    let mut printer = Printer {
+    let printer = Printer {
         show_output,
         trace,
         finished: false,
         lesson,
     };
-    let interrupted = pump(&mut session, &mut sink, &mut printer);
-    let _ = io::stdout().flush();
-    let _ = sink.flush();
+    let mut front = Front {
+        session: &mut session,
+        sink,
+        printer,
+        writer,
+        ending: Ending::default(),
+    };
+    front.deliver(first);
+    front.pump();
+    let _ = front.sink.flush();
+    let Front {
+        writer,
+        ending,
+        printer,
+        ..
+    } = front;
+    // A writer held by a reader that does not read is left behind: the process ends.
+    writer.finish(Duration::from_secs(2));
     session.wait(Duration::from_secs(3));
-    if let Some(s) = interrupted {
+    finish(&ending, printer.finished)
+}
+
+fn finish(ending: &Ending, finished: bool) -> ExitCode {
+    if let Some(s) = ending.signal {
         return ExitCode::from((128 + s).clamp(0, 255) as u8);
     }
-    if !printer.finished {
+    if ending.closed {
+        // As a Unix tool killed by SIGPIPE: quietly, with 128 + 13.
+        return ExitCode::from(141);
+    }
+    if !finished {
         eprintln!("pooltop: the driver process ended before the scenario finished");
         return ExitCode::from(1);
     }
