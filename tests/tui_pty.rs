@@ -421,3 +421,63 @@ fn keys_grow_the_pool_refuse_calls_while_blocked_and_restart() {
     writer.write_all(b"q").expect("quit");
     assert!(exits(&mut child));
 }
+
+/// Starts `pool-map` with two busy workers and waits for them on screen; the PIDs of the
+/// main process and both workers.
+fn running_pool(session: &mut Session) -> Vec<i32> {
+    session
+        .screen
+        .wait_for("the ready screen", |s| s.contains("ready"));
+    session.writer.write_all(b"s").expect("press s");
+    let shown = session.screen.wait_for("two workers", |s| {
+        row_of(s, "ForkPoolWorker-1").is_some() && row_of(s, "ForkPoolWorker-2").is_some()
+    });
+    let pids = pids_of(
+        &shown,
+        &["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"],
+    );
+    assert_eq!(pids.len(), 3, "{shown}");
+    pids
+}
+
+const POOL: [&str; 6] = ["tui", "pool-map", "--cost", "2s", "--workers", "2"];
+
+/// Alt+`[` arrives as ESC `[`, the start of a CSI sequence; with `<` or `?` after it the
+/// input parser once waited for the end of a mouse report or a private report forever
+/// and swallowed every key. q and Ctrl-C must still quit, whether the stray bytes and the
+/// key come in one read or in two.
+#[test]
+fn a_partial_escape_sequence_never_swallows_the_keys_that_quit() {
+    let cases: [(&[u8], &[u8]); 4] = [
+        (b"\x1b[<", b"q"),
+        (b"\x1b[?", b"q"),
+        (b"\x1b[<1;2", b"\x03"),
+        (b"\x1b[?", b"\x03"),
+    ];
+    for (stray, quit) in cases {
+        let mut session = open(&POOL, 24, 80);
+        let pids = running_pool(&mut session);
+        let Session {
+            mut child,
+            mut writer,
+            screen,
+            master,
+        } = session;
+        writer.write_all(stray).expect("stray bytes");
+        writer.flush().expect("flush");
+        writer.write_all(quit).expect("quit key");
+        assert!(exits(&mut child), "{stray:?} then {quit:?} quits");
+        let raw = screen.restored();
+        assert!(
+            raw.rfind("\x1b[?1049l") > raw.rfind("\x1b[?1049h"),
+            "{stray:?}: left the alternate screen"
+        );
+        if let Some(termios) = master.get_termios() {
+            assert!(
+                termios.local_flags.bits() & libc::ICANON as libc::tcflag_t != 0,
+                "{stray:?}: raw mode is off"
+            );
+        }
+        assert_all_gone(&pids, Duration::from_secs(2));
+    }
+}

@@ -2,6 +2,7 @@
 //! input thread feed one loop that calls `update`, carries out its effects and draws `view`.
 
 mod capture;
+mod input;
 mod terminal;
 
 use std::collections::VecDeque;
@@ -10,11 +11,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crossterm::event::Event as Input;
+use crossterm::event::Event;
 
 use crate::app::{self, App, Effect, Msg, Phase};
 use crate::scenario::Scenario;
 use crate::session::{Feed, Session};
+use crate::ui;
+use terminal::Input;
 
 pub use capture::{After, Capture};
 
@@ -258,10 +261,11 @@ impl Runtime {
 
     fn input_msg(&self, input: &Input) -> Option<Msg> {
         match input {
-            Input::Key(k) => Some(Msg::Key(*k)),
-            Input::Mouse(m) => crate::ui::pointer(&self.app, m).map(Msg::Pointer),
-            Input::Resize(w, h) => Some(Msg::Resize(*w, *h)),
-            _ => None,
+            Input::Event(Event::Key(k)) => Some(Msg::Key(*k)),
+            Input::Event(Event::Mouse(m)) => ui::pointer(&self.app, m).map(Msg::Pointer),
+            Input::Event(Event::Resize(w, h)) => Some(Msg::Resize(*w, *h)),
+            Input::Event(_) => None,
+            Input::Quit => Some(Msg::Quit),
         }
     }
 
