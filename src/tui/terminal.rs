@@ -1,20 +1,22 @@
-//! The real terminal: raw mode, alternate screen, mouse capture, hidden cursor, and
-//! their undoing on every way out (return, error, panic), plus the input threads.
+//! The real terminal: raw mode, alternate screen, mouse capture, hidden cursor, their undoing
+//! on every way out and around a suspend, plus the threads that read keys and terminal signals.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Stdout};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyModifiers};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use signal_hook::consts::SIGWINCH;
+use ratatui::layout::Rect;
+use signal_hook::consts::{SIGCONT, SIGQUIT, SIGTSTP, SIGWINCH};
 
 use crate::app::App;
 
@@ -29,7 +31,11 @@ const SEQUENCE_WAIT: Duration = Duration::from_millis(50);
 pub enum Input {
     /// A key, a mouse report or a new size.
     Event(Event),
-    /// The terminal is gone: quit as on SIGHUP.
+    /// Ctrl-Z or SIGTSTP: give the terminal back, then stop.
+    Suspend,
+    /// SIGCONT: pooltop was stopped, and the terminal may have been changed meanwhile.
+    Continued,
+    /// SIGQUIT or Ctrl-\, or the terminal is gone: quit as on SIGTERM.
     Quit,
 }
 
@@ -49,6 +55,21 @@ pub fn restore() {
     );
 }
 
+/// Raw mode, alternate screen, mouse capture, hidden cursor.
+fn claim() -> io::Result<()> {
+    enable_raw_mode()?;
+    if let Err(e) = execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        crossterm::cursor::Hide
+    ) {
+        restore();
+        return Err(e);
+    }
+    Ok(())
+}
+
 impl Term {
     pub fn enter() -> io::Result<Term> {
         let previous = std::panic::take_hook();
@@ -56,16 +77,7 @@ impl Term {
             restore();
             previous(info);
         }));
-        enable_raw_mode()?;
-        if let Err(e) = execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            crossterm::cursor::Hide
-        ) {
-            restore();
-            return Err(e);
-        }
+        claim()?;
         let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         let size = terminal.size().map_or((80, 24), |s| (s.width, s.height));
         Ok(Term { terminal, size })
@@ -92,6 +104,35 @@ impl Term {
         self.terminal.draw(|f| crate::ui::view(app, f))?;
         Ok(())
     }
+
+    /// Gives the terminal back as the shell left it, stops pooltop the way SIGTSTP's
+    /// default action does, and once continued takes the terminal again; the size now.
+    pub fn suspend(&mut self) -> io::Result<(u16, u16)> {
+        restore();
+        stop();
+        // Take the terminal back at once rather than on the SIGCONT message, so the loop
+        // never draws into a cooked terminal meanwhile; that message then redraws once more.
+        self.resume()
+    }
+
+    /// Takes the terminal again after a stop and has the next draw repaint every cell: a
+    /// shell puts the tty back in canonical mode while its job is stopped, and whatever ran
+    /// meanwhile wrote over the screen. The size now.
+    pub fn resume(&mut self) -> io::Result<(u16, u16)> {
+        // crossterm's enable_raw_mode does nothing while it believes raw mode is on, which
+        // it does after a stop it did not see (SIGSTOP): set raw mode anew.
+        let _ = disable_raw_mode();
+        claim()?;
+        // A resize to the current size clears the screen and forgets the last frame.
+        // Not `Terminal::clear`: it asks the terminal where the cursor is (ESC [ 6 n) and
+        // waits for the answer on crossterm's own reader, which never sees it (ours reads
+        // the tty), and fails after two seconds.
+        let size = self.terminal.size()?;
+        self.terminal
+            .resize(Rect::new(0, 0, size.width, size.height))?;
+        self.size = (size.width, size.height);
+        Ok(self.size)
+    }
 }
 
 impl Drop for Term {
@@ -100,25 +141,48 @@ impl Drop for Term {
     }
 }
 
-/// Reads keys and mouse reports on one thread and resizes (SIGWINCH) on another, onto one
-/// channel.
+/// Stops pooltop as SIGTSTP's default action would, and returns once it is continued.
+/// SIGTSTP rather than SIGSTOP: the kernel discards SIGTSTP in an orphaned process group
+/// (pooltop run directly by tmux, `ssh host pooltop`, a pseudo-terminal without a shell),
+/// where nothing could continue a stopped pooltop and the terminal would hang.
+fn stop() {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: only the disposition changes; signal-hook's handler is put back below. A
+    // SIGTSTP from outside in between meets the default action, which is what it asks for.
+    let Ok(caught) = (unsafe { sigaction(Signal::SIGTSTP, &default) }) else {
+        return;
+    };
+    // Sent to this thread, so it is delivered (and everything stops) before raise returns.
+    let _ = nix::sys::signal::raise(Signal::SIGTSTP);
+    // SAFETY: restores the handler taken out above.
+    let _ = unsafe { sigaction(Signal::SIGTSTP, &caught) };
+}
+
+/// Reads keys and mouse reports on one thread and terminal signals (resize, suspend,
+/// continue, quit) on another, onto one channel.
 pub fn spawn_input() -> io::Result<flume::Receiver<Input>> {
     let (tx, rx) = flume::unbounded();
     let tty = open_tty()?;
-    let signals = signal_hook::iterator::Signals::new([SIGWINCH])?;
+    let signals = signal_hook::iterator::Signals::new([SIGWINCH, SIGTSTP, SIGCONT, SIGQUIT])?;
     let keys = tx.clone();
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || read_keys(&tty, &keys))?;
     std::thread::Builder::new()
-        .name("resize".into())
+        .name("terminal-signals".into())
         .spawn(move || {
             let mut signals = signals;
-            for _ in signals.forever() {
-                let Ok((w, h)) = crossterm::terminal::size() else {
-                    continue;
+            for signal in signals.forever() {
+                let input = match signal {
+                    SIGWINCH => match crossterm::terminal::size() {
+                        Ok((w, h)) => Input::Event(Event::Resize(w, h)),
+                        Err(_) => continue,
+                    },
+                    SIGTSTP => Input::Suspend,
+                    SIGCONT => Input::Continued,
+                    _ => Input::Quit,
                 };
-                if tx.send(Input::Event(Event::Resize(w, h))).is_err() {
+                if tx.send(input).is_err() {
                     return;
                 }
             }
@@ -155,10 +219,23 @@ fn read_keys(tty: &File, tx: &flume::Sender<Input>) {
             }
         }
         for event in events.drain(..) {
-            if tx.send(Input::Event(event)).is_err() {
+            if tx.send(job_control(event)).is_err() {
                 return;
             }
         }
+    }
+}
+
+/// Raw mode turns off the terminal's own signal keys; these two keep their meaning.
+/// Ctrl-C stays a key: the key table quits on it.
+fn job_control(event: Event) -> Input {
+    match event {
+        Event::Key(k) if k.modifiers.contains(KeyModifiers::CONTROL) => match k.code {
+            KeyCode::Char('z') => Input::Suspend,
+            KeyCode::Char('\\') => Input::Quit,
+            _ => Input::Event(event),
+        },
+        _ => Input::Event(event),
     }
 }
 
