@@ -10,7 +10,7 @@ use crate::engine::protocol::{Command, Event};
 use crate::monitor::{self, Sample};
 
 /// Signals that end a front end in order: workers first, then pooltop.
-pub const ENDING_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+pub const ENDING_SIGNALS: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
 /// Events waiting for the front end, at most. A front end that falls behind (a pipe
 /// nobody reads) stops the link's reader, then the driver, then the workers' prints, as a
@@ -73,7 +73,7 @@ impl Session {
         &self.feed
     }
 
-    /// SIGINT, SIGTERM and SIGHUP that reached pooltop, by number.
+    /// SIGINT, SIGTERM, SIGHUP and SIGQUIT that reached pooltop, by number.
     pub fn signals(&self) -> &flume::Receiver<i32> {
         &self.signals
     }

@@ -45,8 +45,22 @@ impl Screen {
 
     /// Everything pooltop wrote, once `cond` holds for it (or after five seconds).
     fn written_until(&self, cond: impl Fn(&str) -> bool) -> String {
+        self.written_after(0, cond)
+    }
+
+    /// How much has been written so far: a mark for [`Screen::written_after`].
+    fn mark(&self) -> usize {
+        self.raw.lock().map(|r| r.len()).unwrap_or_default()
+    }
+
+    /// What was written after `mark`, once `cond` holds for it (or after five seconds).
+    fn written_after(&self, mark: usize, cond: impl Fn(&str) -> bool) -> String {
         let raw = || {
-            let bytes = self.raw.lock().map(|r| r.clone()).unwrap_or_default();
+            let bytes = self
+                .raw
+                .lock()
+                .map(|r| r.get(mark..).unwrap_or_default().to_vec())
+                .unwrap_or_default();
             String::from_utf8_lossy(&bytes).into_owned()
         };
         wait_until(Duration::from_secs(5), || cond(&raw()));
@@ -98,6 +112,17 @@ fn open(args: &[&str], rows: u16, cols: u16) -> Session {
 }
 
 fn open_with(args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)]) -> Session {
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.args(args);
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    spawn(cmd, rows, cols)
+}
+
+/// Runs `cmd` in a new pseudo-terminal of `rows` x `cols`, as its session leader.
+fn spawn(cmd: CommandBuilder, rows: u16, cols: u16) -> Session {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows,
@@ -106,13 +131,7 @@ fn open_with(args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)]) -> Sessi
             pixel_height: 0,
         })
         .expect("pty");
-    let mut cmd = CommandBuilder::new(BIN);
-    cmd.args(args);
-    cmd.env("TERM", "xterm-256color");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = pty.slave.spawn_command(cmd).expect("spawn pooltop");
+    let child = pty.slave.spawn_command(cmd).expect("spawn");
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().expect("reader");
     let writer = pty.master.take_writer().expect("writer");
@@ -419,4 +438,297 @@ fn keys_grow_the_pool_refuse_calls_while_blocked_and_restart() {
     assert_all_gone(&pids, Duration::from_secs(2));
     writer.write_all(b"q").expect("quit");
     assert!(exits(&mut child));
+}
+
+/// Starts `pool-map` with two busy workers and waits for them on screen; the PIDs of the
+/// main process and both workers.
+fn running_pool(session: &mut Session) -> Vec<i32> {
+    session
+        .screen
+        .wait_for("the ready screen", |s| s.contains("ready"));
+    session.writer.write_all(b"s").expect("press s");
+    let shown = session.screen.wait_for("two workers", |s| {
+        row_of(s, "ForkPoolWorker-1").is_some() && row_of(s, "ForkPoolWorker-2").is_some()
+    });
+    let pids = pids_of(
+        &shown,
+        &["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"],
+    );
+    assert_eq!(pids.len(), 3, "{shown}");
+    pids
+}
+
+const POOL: [&str; 6] = ["tui", "pool-map", "--cost", "2s", "--workers", "2"];
+
+/// Alt+`[` arrives as ESC `[`, the start of a CSI sequence; with `<` or `?` after it the
+/// input parser once waited for the end of a mouse report or a private report forever
+/// and swallowed every key. q, Ctrl-C and Ctrl-\ must still quit, whether the stray bytes
+/// and the key come in one read or in two.
+#[test]
+fn a_partial_escape_sequence_never_swallows_the_keys_that_quit() {
+    let cases: [(&[u8], &[u8]); 5] = [
+        (b"\x1b[<", b"q"),
+        (b"\x1b[?", b"q"),
+        (b"\x1b[<1;2", b"\x03"),
+        (b"\x1b[?", b"\x03"),
+        (b"\x1b[?", b"\x1c"),
+    ];
+    for (stray, quit) in cases {
+        let mut session = open(&POOL, 24, 80);
+        let pids = running_pool(&mut session);
+        let Session {
+            mut child,
+            mut writer,
+            screen,
+            master,
+        } = session;
+        writer.write_all(stray).expect("stray bytes");
+        writer.flush().expect("flush");
+        writer.write_all(quit).expect("quit key");
+        assert!(exits(&mut child), "{stray:?} then {quit:?} quits");
+        let raw = screen.restored();
+        assert!(
+            raw.rfind("\x1b[?1049l") > raw.rfind("\x1b[?1049h"),
+            "{stray:?}: left the alternate screen"
+        );
+        if let Some(termios) = master.get_termios() {
+            assert!(
+                termios.local_flags.bits() & libc::ICANON as libc::tcflag_t != 0,
+                "{stray:?}: raw mode is off"
+            );
+        }
+        assert_all_gone(&pids, Duration::from_secs(2));
+    }
+}
+
+/// A process's state letter in /proc (`T` is stopped).
+fn state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+fn is_stopped(pid: i32) -> bool {
+    state(pid) == Some('T')
+}
+
+fn signal(pid: i32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("send a signal");
+}
+
+/// Whether the pseudo-terminal is in raw mode (canonical mode and echo off).
+fn raw_mode(master: &dyn portable_pty::MasterPty) -> bool {
+    master.get_termios().is_some_and(|t| {
+        let local = t.local_flags.bits();
+        local & (libc::ICANON | libc::ECHO) as libc::tcflag_t == 0
+    })
+}
+
+/// Whether what was written gave the terminal back: alternate screen left, mouse
+/// reporting off, cursor shown.
+fn gave_back(text: &str) -> bool {
+    ["\x1b[?1049l", "\x1b[?1000l", "\x1b[?1006l", "\x1b[?25h"]
+        .iter()
+        .all(|s| text.contains(s))
+}
+
+/// Whether what was written took the terminal again: the alternate screen and mouse
+/// reporting back, the cursor hidden and the whole screen cleared to be drawn again.
+fn took_back(text: &str) -> bool {
+    let Some(enter) = text.rfind("\x1b[?1049h") else {
+        return false;
+    };
+    let after = &text[enter..];
+    ["\x1b[?1006h", "\x1b[?25l", "\x1b[2J"]
+        .iter()
+        .all(|s| after.contains(s))
+}
+
+/// Ctrl-Z and a SIGTSTP from outside suspend pooltop under a job-control shell as they
+/// would htop or vim: the terminal is given back and pooltop stops (its workers run on);
+/// `fg` brings raw mode, the alternate screen and the whole dashboard back, and q quits
+/// without Enter.
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_fg_resumes_under_a_shell() {
+    let mut cmd = CommandBuilder::new("bash");
+    // -b: job changes are reported at once, not at the next prompt.
+    cmd.args(["--norc", "--noprofile", "-i", "-b"]);
+    cmd.env("PS1", "$ ");
+    cmd.env("HISTFILE", "/dev/null");
+    cmd.env("TERM", "xterm-256color");
+    let mut session = spawn(cmd, 24, 80);
+    let shell = session.child.process_id().expect("shell pid") as i32;
+    session.screen.wait_for("the prompt", |s| s.contains("$ "));
+    let line = format!("{BIN} {}\r", POOL.join(" "));
+    session
+        .writer
+        .write_all(line.as_bytes())
+        .expect("run pooltop");
+    let mut pids = running_pool(&mut session);
+    // The shell made pooltop its foreground job: the terminal's process group is pooltop's.
+    let pooltop = session
+        .master
+        .process_group_leader()
+        .filter(|p| *p != shell)
+        .expect("pooltop in the foreground");
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pooltop}/comm"))
+            .is_ok_and(|c| c.trim() == "pooltop")
+    );
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        master,
+    } = session;
+
+    for (how, by_key) in [("Ctrl-Z", true), ("SIGTSTP", false)] {
+        let mark = screen.mark();
+        if by_key {
+            writer.write_all(b"\x1a").expect("press Ctrl-Z");
+        } else {
+            signal(pooltop, nix::sys::signal::SIGTSTP);
+        }
+        assert!(
+            wait_until(Duration::from_secs(5), || is_stopped(pooltop)),
+            "{how} stops pooltop"
+        );
+        let written = screen.written_after(mark, gave_back);
+        assert!(
+            gave_back(&written),
+            "{how}: terminal given back: {written:?}"
+        );
+        let written = screen.written_after(mark, |t| t.contains("Stopped"));
+        assert!(written.contains("Stopped"), "the shell saw the job stop");
+        assert!(
+            pids.iter().all(|p| alive(*p) && !is_stopped(*p)),
+            "workers run on while the dashboard is stopped"
+        );
+        if by_key {
+            // Continued in the background, pooltop may not use the terminal: the kernel
+            // stops it again (SIGTTIN or SIGTTOU, whichever thread gets there first)
+            // before it draws, as it would vim, until `fg`.
+            let mark = screen.mark();
+            writer.write_all(b"bg\r").expect("bg");
+            let written = screen.written_after(mark, |t| t.contains("Stopped"));
+            assert!(
+                written.contains("Stopped"),
+                "stopped again after bg: {written:?}"
+            );
+            assert!(is_stopped(pooltop));
+            assert!(
+                !written.contains("\x1b[?1049h"),
+                "nothing drawn in the background"
+            );
+        }
+        let mark = screen.mark();
+        writer.write_all(b"fg\r").expect("fg");
+        screen.wait_for(&format!("the dashboard back after {how} and fg"), |s| {
+            row_of(s, "ForkPoolWorker-1").is_some()
+                && took_back(&screen.written_after(mark, |_| true))
+        });
+        assert!(!is_stopped(pooltop));
+        assert!(
+            wait_until(Duration::from_secs(5), || raw_mode(&*master)),
+            "raw mode again after {how} and fg"
+        );
+    }
+
+    let mark = screen.mark();
+    writer.write_all(b"q").expect("press q");
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive(pooltop)),
+        "q quits without Enter"
+    );
+    let written = screen.written_after(mark, gave_back);
+    assert!(gave_back(&written), "terminal restored on quit");
+    pids.push(pooltop);
+    assert_all_gone(&pids, Duration::from_secs(2));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Without a job-control shell (pooltop leads its own session here, as under tmux or
+/// `ssh host pooltop`) nothing could continue a stopped pooltop, and the kernel discards
+/// SIGTSTP: Ctrl-Z gives the terminal back and takes it again at once. A stop pooltop
+/// cannot catch (SIGSTOP), with the terminal put back in canonical mode meanwhile as a
+/// shell does, ends with SIGCONT: raw mode again, everything redrawn, q quits.
+#[test]
+fn without_job_control_ctrl_z_returns_and_sigcont_after_sigstop_restores_raw_mode() {
+    let mut session = open(&POOL, 24, 80);
+    let pids = running_pool(&mut session);
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        master,
+    } = session;
+    let pid = child.process_id().expect("pid") as i32;
+
+    let mark = screen.mark();
+    writer.write_all(b"\x1a").expect("press Ctrl-Z");
+    let written = screen.written_after(mark, |t| {
+        t.find("\x1b[?1049l")
+            .is_some_and(|leave| took_back(&t[leave..]))
+    });
+    assert!(gave_back(&written), "Ctrl-Z gives the terminal back");
+    let leave = written.find("\x1b[?1049l").unwrap_or_default();
+    assert!(
+        took_back(&written[leave..]),
+        "and takes it again: {written:?}"
+    );
+    assert!(!is_stopped(pid));
+
+    signal(pid, nix::sys::signal::SIGSTOP);
+    assert!(wait_until(Duration::from_secs(5), || is_stopped(pid)));
+    let fd = master.as_raw_fd().expect("master fd");
+    // SAFETY: termios is plain data, filled in by tcgetattr before it is used.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(fd, &raw mut t), 0);
+        t.c_lflag |= libc::ICANON | libc::ECHO;
+        assert_eq!(libc::tcsetattr(fd, libc::TCSANOW, &raw const t), 0);
+    }
+    assert!(!raw_mode(&*master));
+    let mark = screen.mark();
+    signal(pid, nix::sys::signal::SIGCONT);
+    screen.wait_for("the dashboard redrawn after SIGCONT", |s| {
+        row_of(s, "ForkPoolWorker-1").is_some() && took_back(&screen.written_after(mark, |_| true))
+    });
+    assert!(
+        wait_until(Duration::from_secs(5), || raw_mode(&*master)),
+        "raw mode again after SIGCONT"
+    );
+
+    writer.write_all(b"q").expect("press q");
+    assert!(exits(&mut child), "q quits without Enter");
+    let raw = screen.restored();
+    assert!(raw.rfind("\x1b[?1049l") > raw.rfind("\x1b[?1049h"));
+    assert!(!raw_mode(&*master), "raw mode is off");
+    assert_all_gone(&pids, Duration::from_secs(2));
+}
+
+/// SIGQUIT (Ctrl-\ is a key in raw mode, see the partial-sequence test) ends the workers
+/// and restores the terminal, as SIGTERM does, instead of dumping core.
+#[test]
+fn sigquit_restores_the_terminal_and_leaves_no_process() {
+    let mut session = open(&POOL, 24, 80);
+    let pids = running_pool(&mut session);
+    let Session {
+        mut child,
+        screen,
+        master,
+        ..
+    } = session;
+    let pid = child.process_id().expect("pid") as i32;
+    signal(pid, nix::sys::signal::SIGQUIT);
+    assert!(exits(&mut child), "exits on SIGQUIT");
+    let raw = screen.restored();
+    assert!(raw.rfind("\x1b[?1049l") > raw.rfind("\x1b[?1049h"));
+    assert!(!raw_mode(&*master), "raw mode is off");
+    assert_all_gone(&pids, Duration::from_secs(2));
 }

@@ -2,6 +2,7 @@
 //! input thread feed one loop that calls `update`, carries out its effects and draws `view`.
 
 mod capture;
+mod input;
 mod terminal;
 
 use std::collections::VecDeque;
@@ -10,11 +11,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crossterm::event::Event as Input;
+use crossterm::event::Event;
 
 use crate::app::{self, App, Effect, Msg, Phase};
 use crate::scenario::Scenario;
 use crate::session::{Feed, Session};
+use crate::ui;
+use terminal::{Input, Term};
 
 pub use capture::{After, Capture};
 
@@ -75,6 +78,12 @@ pub fn run(scenario: &Scenario, opts: Options) -> ExitCode {
 pub(crate) struct Runtime {
     pub app: App,
     pub session: Session,
+}
+
+/// What woke the loop.
+enum Woke {
+    Input(Input),
+    Msg(Msg),
 }
 
 /// What carrying out an effect gave.
@@ -189,7 +198,12 @@ impl Runtime {
         loop {
             let wait = self.wait(dirty, last_draw);
             let mut urgent = false;
-            if let Some(msg) = self.next(input, wait) {
+            let msg = match self.next(input, wait) {
+                Some(Woke::Input(i)) => self.input_msg(&i, term)?,
+                Some(Woke::Msg(msg)) => Some(msg),
+                None => None,
+            };
+            if let Some(msg) = msg {
                 urgent |= matches!(msg, Msg::Key(_) | Msg::Pointer(_) | Msg::Resize(..));
                 if self.take(msg, term)? {
                     return Ok(());
@@ -197,9 +211,9 @@ impl Runtime {
                 dirty = true;
             }
             // Keys first, always; then engine events up to a time budget.
-            while let Ok(event) = input.try_recv() {
+            while let Ok(i) = input.try_recv() {
                 urgent = true;
-                if let Some(msg) = self.input_msg(&event)
+                if let Some(msg) = self.input_msg(&i, term)?
                     && self.take(msg, term)?
                 {
                     return Ok(());
@@ -244,25 +258,39 @@ impl Runtime {
         Ok(Some(taken))
     }
 
-    /// The next message from any source, waiting at most `wait`.
-    fn next(&self, input: &flume::Receiver<Input>, wait: Duration) -> Option<Msg> {
-        let msg = flume::Selector::new()
-            .recv(input, |i| i.ok().map(|i| self.input_msg(&i)))
-            .recv(self.session.signals(), |s| s.ok().map(|_| Some(Msg::Quit)))
-            .recv(self.session.feed(), |f| f.ok().map(|f| Some(feed_msg(f))))
+    /// The next input or message from any source, waiting at most `wait`.
+    fn next(&self, input: &flume::Receiver<Input>, wait: Duration) -> Option<Woke> {
+        flume::Selector::new()
+            .recv(input, |i| i.ok().map(Woke::Input))
+            .recv(self.session.signals(), |s| {
+                s.ok().map(|_| Woke::Msg(Msg::Quit))
+            })
+            .recv(self.session.feed(), |f| {
+                f.ok().map(|f| Woke::Msg(feed_msg(f)))
+            })
             .wait_timeout(wait)
             .ok()
-            .flatten();
-        msg.flatten()
+            .flatten()
     }
 
-    fn input_msg(&self, input: &Input) -> Option<Msg> {
-        match input {
-            Input::Key(k) => Some(Msg::Key(*k)),
-            Input::Mouse(m) => crate::ui::pointer(&self.app, m).map(Msg::Pointer),
-            Input::Resize(w, h) => Some(Msg::Resize(*w, *h)),
-            _ => None,
-        }
+    /// The message for what the terminal side sent; a suspend or a continue is carried out
+    /// here, and answers with the terminal's size so the whole screen is drawn at once.
+    fn input_msg(&self, input: &Input, term: &mut Term) -> std::io::Result<Option<Msg>> {
+        Ok(match input {
+            Input::Event(Event::Key(k)) => Some(Msg::Key(*k)),
+            Input::Event(Event::Mouse(m)) => ui::pointer(&self.app, m).map(Msg::Pointer),
+            Input::Event(Event::Resize(w, h)) => Some(Msg::Resize(*w, *h)),
+            Input::Event(_) => None,
+            Input::Suspend => {
+                let (w, h) = term.suspend()?;
+                Some(Msg::Resize(w, h))
+            }
+            Input::Continued => {
+                let (w, h) = term.resume()?;
+                Some(Msg::Resize(w, h))
+            }
+            Input::Quit => Some(Msg::Quit),
+        })
     }
 
     /// Handles one message, then notices a resize the input thread did not report.

@@ -782,13 +782,15 @@ impl Pools {
             return;
         }
         self.set_state(host, pool, PoolStateName::Terminate);
+        // Tasks still queued would have gone to any ready worker: none of them is idle.
+        let queued = !self.list[pool].pending.is_empty();
         self.list[pool].pending.clear();
         self.cancel_calls(
             pool,
             "RuntimeError: the pool was terminated before this result was ready (Python would wait forever)",
         );
         for w in &mut self.list[pool].workers {
-            let idle = w.ready && w.assigned.is_empty() && w.running_task.is_none();
+            let idle = w.ready && w.assigned.is_empty() && w.running_task.is_none() && !queued;
             if idle && !w.stop_sent {
                 w.stop_sent = true;
                 host.send(w.id, &ToWorker::Stop);
