@@ -732,3 +732,31 @@ fn sigquit_restores_the_terminal_and_leaves_no_process() {
     assert!(!raw_mode(&*master), "raw mode is off");
     assert_all_gone(&pids, Duration::from_secs(2));
 }
+
+/// The main process killed from outside: it is reaped at once (not left a zombie), the
+/// screen says it is gone and shows its pool ended rather than running, and `r` starts a
+/// fresh one.
+#[test]
+fn a_killed_main_process_is_reaped_and_shown_gone_and_r_restarts() {
+    let mut session = open(&POOL, 40, 120);
+    let pids = running_pool(&mut session);
+    let main = pids[0];
+    signal(main, nix::sys::signal::Signal::SIGKILL);
+    let gone = session.screen.wait_for("the main process gone", |s| {
+        s.contains("driver gone") && s.contains("TERMINATE")
+    });
+    assert!(!gone.contains("RUN ·"), "{gone}");
+    let reaped = wait_until(Duration::from_secs(5), || state(main).is_none());
+    assert!(
+        reaped,
+        "the dead main process is reaped, state {:?}",
+        state(main)
+    );
+    assert_all_gone(&pids, Duration::from_secs(2));
+    session.writer.write_all(b"r").expect("press r");
+    session.screen.wait_for("a fresh run, ready", |s| {
+        s.contains("ready") && !s.contains("driver gone")
+    });
+    session.writer.write_all(b"q").expect("quit");
+    assert!(exits(&mut session.child));
+}
