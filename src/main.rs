@@ -1,6 +1,7 @@
 //! pooltop: a terminal UI that makes a pool of real worker processes visible.
 //! This file is the command line; the engine, scenarios and front ends live in modules.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,11 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use pooltop::engine::program::StartMethod;
+use pooltop::scenario::{MAX_ITEMS, MAX_WORKERS};
 use pooltop::workload::CostKind;
 use pooltop::{bench, engine, headless, scenario, tui};
-
-/// Most workers one pool may have: beyond this a class demo is a fork bomb.
-const MAX_WORKERS: usize = 512;
 
 #[derive(Parser)]
 #[command(
@@ -50,17 +49,19 @@ struct ScenarioArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["scenario", "file"])]
     lesson: Option<String>,
     /// Worker processes of every pool (overrides `processes`).
-    #[arg(long, value_name = "N")]
-    workers: Option<usize>,
+    // Numbers are signed and may be negative, so that `--workers -1` is a value to refuse
+    // with the range rather than an unknown option.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    workers: Option<i64>,
     /// How processes are started.
     #[arg(long, value_name = "M", value_enum)]
     start_method: Option<StartMethod>,
     /// Items per task for map/imap/starmap (overrides the scenario and Python's default).
-    #[arg(long, value_name = "C")]
-    chunksize: Option<usize>,
+    #[arg(long, value_name = "C", allow_negative_numbers = true)]
+    chunksize: Option<i64>,
     /// Tasks a pool worker runs before it is replaced.
-    #[arg(long, value_name = "K")]
-    maxtasksperchild: Option<u32>,
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    maxtasksperchild: Option<i64>,
     /// Time each item of work takes, e.g. 20ms, 1.5s or 0.
     #[arg(long, value_name = "D")]
     cost: Option<String>,
@@ -86,8 +87,13 @@ struct TuiArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
     /// How often CPU and process figures are sampled, in milliseconds (at least 200).
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    refresh: u64,
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 1000,
+        allow_negative_numbers = true
+    )]
+    refresh: i64,
     /// Write one frame as SVG to FILE instead of opening the dashboard (with --after).
     #[arg(long, value_name = "FILE")]
     screenshot: Option<PathBuf>,
@@ -115,34 +121,100 @@ struct TuiArgs {
 #[derive(Args)]
 struct BenchArgs {
     /// Tasks per map call.
-    #[arg(long, default_value_t = 100_000)]
-    tasks: usize,
+    #[arg(long, default_value_t = 100_000, allow_negative_numbers = true)]
+    tasks: i64,
     /// Worker processes.
-    #[arg(long, default_value_t = 2)]
-    workers: usize,
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    workers: i64,
     #[arg(long, value_enum, default_value_t = StartMethod::Fork)]
     start_method: StartMethod,
 }
 
+/// Bad input: one line on stderr (a path or value with a newline in it is escaped) and
+/// exit status 2.
 fn fail(message: &str) -> ExitCode {
-    eprintln!("pooltop: {message}");
+    eprintln!("pooltop: {}", scenario::one_line(message));
     ExitCode::from(2)
 }
 
+/// clap writes an error over several lines (the error, tips, the usage and a pointer to
+/// `--help`); pooltop's rule for bad input is one line and exit status 2, so the error and
+/// its tips are joined on one line that names the help to read. `--help` and `--version`
+/// print as clap writes them, on stdout.
+fn clap_exit(e: &clap::Error, argv: &[OsString]) -> ExitCode {
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        // A closed stdout (`pooltop --help | true`) is not an error of the command line.
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    // The subcommand comes first: pooltop has no options of its own but help and version.
+    let sub = argv
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| Cli::command().get_subcommands().any(|c| c.get_name() == *a));
+    let help = match sub {
+        Some(sub) => format!("pooltop {sub} --help"),
+        None => "pooltop --help".into(),
+    };
+    fail(&clap_one_line(&e.to_string(), &help))
+}
+
+/// `error: unexpected argument '--fle' found (a similar argument exists: '--file'; see
+/// 'pooltop run --help')` from clap's rendering, whose paragraphs are the error, tips,
+/// `Usage: ...` and a pointer to `--help`.
+fn clap_one_line(rendered: &str, help: &str) -> String {
+    let mut message = String::new();
+    let mut tips = Vec::new();
+    for paragraph in rendered.split("\n\n") {
+        let text = paragraph
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Some(tip) = text.strip_prefix("tip: ") {
+            // "to pass '--frob' as a value, use '-- --frob'" fits no pooltop value.
+            if !tip.starts_with("to pass ") {
+                tips.push(tip.to_string());
+            }
+        } else if message.is_empty() && !text.starts_with("Usage:") {
+            message = text.strip_prefix("error: ").unwrap_or(&text).to_string();
+        }
+    }
+    tips.push(format!("see '{help}'"));
+    format!("error: {message} ({})", tips.join("; "))
+}
+
+/// A number option within `lo..=hi`, or the one-line error naming it.
+fn in_range(option: &str, value: i64, lo: i64, hi: i64) -> Result<i64, String> {
+    if (lo..=hi).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{option} must be between {lo} and {hi}, not {value}"
+        ))
+    }
+}
+
 fn load_scenario(args: &ScenarioArgs) -> Result<scenario::Scenario, String> {
-    if let Some(w) = args.workers
-        && (w == 0 || w > MAX_WORKERS)
-    {
-        return Err(format!(
-            "--workers must be between 1 and {MAX_WORKERS}, not {w}"
-        ));
-    }
-    if args.chunksize == Some(0) {
-        return Err("--chunksize must be at least 1".into());
-    }
-    if args.maxtasksperchild == Some(0) {
-        return Err("--maxtasksperchild must be at least 1".into());
-    }
+    let max_items = MAX_ITEMS as i64;
+    let workers = args
+        .workers
+        .map(|w| in_range("--workers", w, 1, MAX_WORKERS as i64))
+        .transpose()?
+        .map(|w| w as usize);
+    let chunksize = args
+        .chunksize
+        .map(|c| in_range("--chunksize", c, 1, max_items))
+        .transpose()?
+        .map(|c| c as usize);
+    let maxtasksperchild = args
+        .maxtasksperchild
+        .map(|m| in_range("--maxtasksperchild", m, 1, max_items))
+        .transpose()?
+        .map(|m| m as u32);
     let cost = args
         .cost
         .as_deref()
@@ -150,10 +222,10 @@ fn load_scenario(args: &ScenarioArgs) -> Result<scenario::Scenario, String> {
         .transpose()
         .map_err(|e| format!("--cost: {e}"))?;
     let overrides = scenario::Overrides {
-        workers: args.workers,
+        workers,
         start_method: args.start_method,
-        chunksize: args.chunksize,
-        maxtasksperchild: args.maxtasksperchild,
+        chunksize,
+        maxtasksperchild,
         cost,
         cost_kind: args.cost_kind,
     };
@@ -169,8 +241,8 @@ fn load_scenario(args: &ScenarioArgs) -> Result<scenario::Scenario, String> {
 }
 
 /// The hidden entry points of pooltop's own child processes.
-fn internal_entry(args: &[String]) -> Option<i32> {
-    match args.get(1).map(String::as_str) {
+fn internal_entry(args: &[OsString]) -> Option<i32> {
+    match args.get(1).and_then(|a| a.to_str()) {
         Some("__driver") => Some(engine::driver::main(engine::worker::CHANNEL_FD)),
         Some("__worker") => engine::worker::run(engine::worker::CHANNEL_FD),
         Some("__forkserver") => Some(
@@ -184,11 +256,15 @@ fn internal_entry(args: &[String]) -> Option<i32> {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().collect();
+    // args_os: an argument that is not UTF-8 is clap's to refuse, where args() panicked.
+    let argv: Vec<OsString> = std::env::args_os().collect();
     if let Some(code) = internal_entry(&argv) {
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e, &argv),
+    };
     match cli.command {
         None => run_tui(TuiArgs {
             refresh: 1000,
@@ -217,13 +293,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Cmd::Bench(args)) => {
-            if args.workers == 0 || args.workers > MAX_WORKERS {
-                return fail(&format!("--workers must be between 1 and {MAX_WORKERS}"));
+            let checked = in_range("--workers", args.workers, 1, MAX_WORKERS as i64)
+                .and_then(|w| Ok((w, in_range("--tasks", args.tasks, 1, MAX_ITEMS as i64)?)));
+            match checked {
+                Ok((workers, tasks)) => {
+                    bench::run(tasks as usize, workers as usize, args.start_method)
+                }
+                Err(e) => fail(&e),
             }
-            if args.tasks == 0 || args.tasks > 10_000_000 {
-                return fail("--tasks must be between 1 and 10000000");
-            }
-            bench::run(args.tasks, args.workers, args.start_method)
         }
     }
 }
@@ -257,8 +334,8 @@ fn run_tui(args: TuiArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    if args.refresh < 200 || args.refresh > 60_000 {
-        return fail("--refresh must be between 200 and 60000 milliseconds");
+    if let Err(e) = in_range("--refresh", args.refresh, 200, 60_000) {
+        return fail(&format!("{e} (milliseconds)"));
     }
     let capture = match args.screenshot {
         None => None,
@@ -279,6 +356,6 @@ fn run_tui(args: TuiArgs) -> ExitCode {
             })
         }
     };
-    let refresh = std::time::Duration::from_millis(args.refresh);
+    let refresh = std::time::Duration::from_millis(args.refresh.unsigned_abs());
     tui::run(&scenario, tui::Options { refresh, capture })
 }

@@ -289,19 +289,34 @@ fn python_process_errors_are_worded_as_python_words_them() {
 
 fn bad(args: &[&str], expect: &str) {
     let run = pooltop(args, Duration::from_secs(10));
-    assert_eq!(run.status, Some(2), "{args:?}: {}", run.stderr);
-    assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert!(!lines.is_empty(), "{args:?}: no message");
+    assert_bad(&run, &format!("{args:?}"), expect);
+}
+
+/// Exit status 2, nothing on stdout, and one line on stderr that says `expect`.
+fn assert_bad(run: &Run, what: &str, expect: &str) {
+    assert_eq!(run.status, Some(2), "{what}: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: not one line: {:?}", run.stderr);
     assert!(
-        lines[0].contains(expect),
-        "{args:?}: {:?} lacks {expect:?}",
+        lines[0].starts_with("pooltop: ") && lines[0].contains(expect),
+        "{what}: {:?} lacks {expect:?}",
         run.stderr
     );
+}
+
+/// A scenario file of `steps` after a pool `pool`, an async result `r`, a process `p`
+/// and an imap iterator `it`.
+fn scenario_with(dir: &std::path::Path, name: &str, steps: &str) -> String {
+    let text = format!(
+        "[[step]]\ndo = \"pool\"\nvar = \"pool\"\nprocesses = 2\n\
+         [[step]]\ndo = \"apply_async\"\non = \"pool\"\nfunc = \"cube\"\nargs = [2]\ninto = \"r\"\n\
+         [[step]]\ndo = \"process\"\nvar = \"p\"\ntarget = \"cube\"\nargs = [2]\n\
+         [[step]]\ndo = \"imap\"\non = \"pool\"\nfunc = \"cube\"\nrange = [3]\ninto = \"it\"\n\
+         [[step]]\n{steps}\n"
+    );
+    let path = write_scenario(dir, name, &text);
+    path.to_str().expect("path").to_string()
 }
 
 #[test]
@@ -335,11 +350,15 @@ fn bad_input_gives_one_clear_line_and_exit_status_2() {
         ),
         (
             &["run", "pool-map", "--workers", "0"],
-            "--workers must be between 1 and 512",
+            "--workers must be between 1 and 512, not 0",
         ),
         (
             &["run", "pool-map", "--workers", "100000"],
-            "--workers must be between 1 and 512",
+            "--workers must be between 1 and 512, not 100000",
+        ),
+        (
+            &["run", "pool-map", "--workers", "-1"],
+            "--workers must be between 1 and 512, not -1",
         ),
         (
             &["run", "pool-map", "--workers", "many"],
@@ -347,11 +366,11 @@ fn bad_input_gives_one_clear_line_and_exit_status_2() {
         ),
         (
             &["run", "pool-map", "--chunksize", "0"],
-            "--chunksize must be at least 1",
+            "--chunksize must be between 1 and 10000000, not 0",
         ),
         (
             &["run", "pool-map", "--maxtasksperchild", "0"],
-            "--maxtasksperchild must be at least 1",
+            "--maxtasksperchild must be between 1 and 10000000, not 0",
         ),
         (
             &["run", "pool-map", "--cost", "fast"],
@@ -373,6 +392,226 @@ fn bad_input_gives_one_clear_line_and_exit_status_2() {
     ];
     for (args, expect) in cases {
         bad(args, expect);
+    }
+}
+
+/// clap's errors take several lines (the error, a tip, the usage, a hint); pooltop's are
+/// one, which names the help to read.
+#[test]
+fn command_line_errors_are_one_line_and_help_is_not_an_error() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["run", "--workers", "abc"],
+            "pooltop: error: invalid value 'abc' for '--workers <N>': invalid digit found in string (see 'pooltop run --help')",
+        ),
+        (
+            &["run", "--frob"],
+            "pooltop: error: unexpected argument '--frob' found (see 'pooltop run --help')",
+        ),
+        (
+            &["run", "--fle", "x.toml"],
+            "pooltop: error: unexpected argument '--fle' found (a similar argument exists: '--file'; see 'pooltop run --help')",
+        ),
+        (
+            &["frob"],
+            "pooltop: error: unrecognized subcommand 'frob' (see 'pooltop --help')",
+        ),
+        (
+            &["--frob"],
+            "pooltop: error: unexpected argument '--frob' found (see 'pooltop --help')",
+        ),
+        (
+            &["run", "--workers", "-1"],
+            "pooltop: --workers must be between 1 and 512, not -1",
+        ),
+        (
+            &["run", "--file", "x.toml", "--lesson", "y"],
+            "pooltop: error: the argument '--file <PATH>' cannot be used with '--lesson <NAME>' (see 'pooltop run --help')",
+        ),
+        (
+            &["run", "--cost"],
+            "pooltop: error: a value is required for '--cost <D>' but none was supplied (see 'pooltop run --help')",
+        ),
+        (
+            &["tui", "--after", "5"],
+            "pooltop: error: the following required arguments were not provided: --screenshot <FILE> (see 'pooltop tui --help')",
+        ),
+        (
+            &["tui", "--refresh", "-5"],
+            "pooltop: --refresh must be between 200 and 60000, not -5 (milliseconds)",
+        ),
+        (
+            &["bench", "--tasks", "10000001"],
+            "pooltop: --tasks must be between 1 and 10000000, not 10000001",
+        ),
+        (
+            &["run", "--workers", "99999999999999999999"],
+            "pooltop: error: invalid value '99999999999999999999' for '--workers <N>': number too large to fit in target type (see 'pooltop run --help')",
+        ),
+    ];
+    for (args, expect) in cases {
+        let run = pooltop(args, Duration::from_secs(10));
+        assert_bad(&run, &format!("{args:?}"), expect);
+        assert_eq!(run.stderr, format!("{expect}\n"), "{args:?}");
+    }
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["help", "run"],
+        &["--version"],
+    ] {
+        let run = pooltop(args, Duration::from_secs(10));
+        assert_eq!(run.status, Some(0), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.is_empty(), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.lines().count() >= 1, "{args:?}");
+    }
+    let help = pooltop(&["run", "--help"], Duration::from_secs(10));
+    assert!(
+        help.stdout
+            .contains("Usage: pooltop run [OPTIONS] [SCENARIO]")
+    );
+    assert!(help.stdout.contains("--workers <N>"));
+}
+
+/// `std::env::args()` panicked on an argument that is not UTF-8.
+#[test]
+fn an_argument_that_is_not_utf8_is_refused_in_one_line() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let arg = OsStr::from_bytes(b"\xff");
+    let child = Command::new(BIN)
+        .arg("run")
+        .arg(arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pooltop");
+    let out = child.wait_with_output().expect("pooltop ends");
+    let run = Run {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_bad(
+        &run,
+        "run \\xff",
+        "error: invalid UTF-8 was detected in one or more arguments (see 'pooltop run --help')",
+    );
+    // A path need not be UTF-8: it is read (here: found missing), not refused.
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg("--file")
+        .arg(OsStr::from_bytes(b"/nonexistent/\xff.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("pooltop ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("pooltop: /nonexistent/\u{fffd}.toml: No such file or directory"),
+        "{stderr}"
+    );
+}
+
+/// Files that are not scenario files, and every number out of range: refused before any
+/// process starts, in one line naming file, line, step, field and range.
+#[test]
+fn bad_files_and_numbers_out_of_range_are_refused_at_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A FIFO: open() would wait for a writer for ever.
+    let fifo = d.join("fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+    let fifo = fifo.to_str().expect("path").to_string();
+    let subdir = d.join("dir.toml");
+    std::fs::create_dir(&subdir).expect("mkdir");
+    let subdir = subdir.to_str().expect("path").to_string();
+    let big = write_scenario(d, "big.toml", &format!("# {}\n", "x".repeat(1 << 20)));
+    let big = big.to_str().expect("path").to_string();
+    let many = write_scenario(d, "many.toml", &"[[step]]\ndo = \"note\"\n".repeat(10_001));
+    let many = many.to_str().expect("path").to_string();
+    let mut cases: Vec<(String, String)> = vec![
+        (fifo.clone(), format!("{fifo}: a FIFO, not a regular file")),
+        (
+            subdir.clone(),
+            format!("{subdir}: a directory, not a regular file"),
+        ),
+        (
+            "/dev/null".into(),
+            "/dev/null: a device, not a regular file".into(),
+        ),
+        (big.clone(), format!("{big}: larger than 1 MiB")),
+        (
+            many.clone(),
+            format!("{many}:20001: step 10001: a scenario has at most 10000 steps"),
+        ),
+    ];
+    let at = ":22: step 5";
+    let numbers = [
+        (
+            "do = \"get\"\non = \"r\"\ntimeout = inf",
+            "(get): timeout = inf is out of range (a number of seconds up to 3600)",
+        ),
+        (
+            "do = \"join\"\non = \"p\"\ntimeout = 1e300",
+            "(join): timeout = 1e300 is out of range",
+        ),
+        (
+            "do = \"wait\"\non = \"r\"\ntimeout = 1e19",
+            "(wait): timeout = 1e19 is out of range",
+        ),
+        (
+            "do = \"next\"\non = \"it\"\ntimeout = nan",
+            "(next): timeout = nan is out of range",
+        ),
+        (
+            "do = \"sleep\"\nseconds = -1",
+            "(sleep): seconds = -1 is out of range (0 to 3600)",
+        ),
+        (
+            "do = \"pool\"\nvar = \"big\"\nprocesses = 100000",
+            "(pool): processes = 100000 is out of range (at most 512, as --workers)",
+        ),
+        (
+            "do = \"pool\"\nvar = \"big\"\nprocesses = 9223372036854775807",
+            "(pool): processes = 9223372036854775807 is out of range",
+        ),
+        (
+            "do = \"pool\"\nvar = \"big\"\nmaxtasksperchild = 100000000",
+            "(pool): maxtasksperchild = 100000000 is out of range (at most 10000000)",
+        ),
+        (
+            "do = \"map\"\non = \"pool\"\nfunc = \"cube\"\nrange = [4]\nchunksize = 100000000",
+            "(map): chunksize = 100000000 is out of range (at most 10000000)",
+        ),
+        (
+            "do = \"map\"\non = \"pool\"\nfunc = \"cube\"\nrange = [0, 100000000000]",
+            "(map): range = [0, 100000000000] has 100000000000 items (at most 10000000)",
+        ),
+        (
+            "do = \"apply\"\non = \"pool\"\nfunc = \"power\"\nargs = [2, 1000000000]",
+            "(apply): power: 2**1000000000 does not fit pooltop's 128-bit integers",
+        ),
+        (
+            "do = \"apply\"\non = \"pool\"\nfunc = \"chatter\"\nargs = [9223372036854775807]",
+            "(apply): chatter(9223372036854775807) is out of range (at most 1000000 lines)",
+        ),
+        (
+            "do = \"map\"\non = \"pool\"\nfunc = \"slow_cube\"\nitems = [10000000000000]",
+            "(map): slow_cube: 10000000000000**3 does not fit pooltop's 128-bit integers",
+        ),
+        (
+            "do = \"signal\"\non = \"pool\"\nworker = 100000",
+            "(signal): worker = 100000 is out of range (an index below 512, or \"busy\")",
+        ),
+    ];
+    for (i, (step, expect)) in numbers.iter().enumerate() {
+        let file = scenario_with(d, &format!("n{i}.toml"), step);
+        cases.push((file.clone(), format!("{file}{at} {expect}")));
+    }
+    for (file, expect) in &cases {
+        bad(&["run", "--file", file], expect);
     }
 }
 

@@ -11,7 +11,25 @@ use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func};
 
-use super::{Overrides, RawMeasure, RawStep, ScenarioFile, Source, line_col};
+use super::{
+    LineIndex, MAX_ITEMS, MAX_WORKERS, Overrides, RawMeasure, RawStep, ScenarioFile, Source,
+};
+
+/// Longest wait a `timeout` or `sleep` may ask for. A timeout past what a deadline can
+/// hold (`inf`, `1e19`) made the main process panic; Python raises `OverflowError` there.
+const MAX_SECONDS: f64 = 3600.0;
+
+/// Largest `chunksize` or `maxtasksperchild`: past the most items a scenario may have,
+/// a larger one means nothing more.
+const MAX_COUNT: i64 = 10_000_000;
+
+/// Deepest nesting of lists in a value, so that a value crosses the engine's pipes well
+/// within their own nesting limit (`engine::wire`). TOML stops at about 80.
+const MAX_NESTING: usize = 32;
+
+/// Most lines one `chatter(n)` prints: it prints as fast as it can, and a larger n is
+/// an output flood that does not end.
+const MAX_CHATTER: i128 = 1_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -38,6 +56,8 @@ struct Compiler<'a> {
     slots: Vec<String>,
     kinds: HashMap<String, (usize, Kind)>,
     overrides: &'a Overrides,
+    /// Items of the map-like calls so far, toward [`MAX_ITEMS`].
+    items: u64,
 }
 
 type Res<T> = Result<T, String>;
@@ -129,11 +149,13 @@ pub fn compile(
         slots: Vec::new(),
         kinds: HashMap::new(),
         overrides,
+        items: 0,
     };
+    let lines = LineIndex::new(&source.text);
     let mut steps = Vec::new();
     for (n, spanned) in file.step.iter().enumerate() {
         let raw = spanned.get_ref();
-        let (line, _) = line_col(&source.text, spanned.span().start);
+        let line = lines.line(spanned.span().start);
         let at = |msg: String| {
             format!(
                 "{}:{line}: step {} ({}): {msg}",
@@ -187,7 +209,126 @@ fn func(name: &str) -> Res<Func> {
 }
 
 fn values(v: &[toml::Value]) -> Res<Vec<Value>> {
+    if v.iter().any(|x| nesting(x) > MAX_NESTING) {
+        return Err(format!("a value nests lists more than {MAX_NESTING} deep"));
+    }
     v.iter().map(Value::from_toml).collect()
+}
+
+/// How many lists deep a value goes (TOML's parser bounds the recursion).
+fn nesting(v: &toml::Value) -> usize {
+    match v {
+        toml::Value::Array(items) => 1 + items.iter().map(nesting).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A number as TOML writes it, short: `inf`, `nan`, `1e300`.
+fn number(x: f64) -> String {
+    if x.is_nan() {
+        "nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.into()
+    } else if x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// A step's `timeout`, up to an hour. A negative one is kept: Python then waits not at
+/// all (`get` raises `TimeoutError` at once), and so does the driver.
+fn timeout(s: &RawStep) -> Res<Option<f64>> {
+    match s.timeout {
+        Some(t) if !(t.is_finite() && t <= MAX_SECONDS) => Err(format!(
+            "timeout = {} is out of range (a number of seconds up to 3600)",
+            number(t)
+        )),
+        t => Ok(t),
+    }
+}
+
+/// `chunksize` and `maxtasksperchild` from a file. Below 1 they are left to the driver,
+/// which raises Python's own `ValueError` at run time, as `CPython` does.
+fn count(s: &RawStep) -> Res<()> {
+    for (field, value) in [
+        ("chunksize", s.chunksize),
+        ("maxtasksperchild", s.maxtasksperchild),
+    ] {
+        if let Some(v) = value
+            && v > MAX_COUNT
+        {
+            return Err(format!(
+                "{field} = {v} is out of range (at most {MAX_COUNT})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Arguments with which a function would meet pooltop's limits rather than Python's: a
+/// result past 128 bits, a negative exponent (a float in Python), work without end.
+/// Arguments of the wrong type are left to Python's `TypeError` at run time.
+fn check_call(f: Func, args: &[Value]) -> Res<()> {
+    let int = |i: usize| args.get(i).and_then(Value::as_int);
+    match f {
+        Func::Square => fits(f, int(0), Some(2)),
+        Func::Cube | Func::SlowCube => fits(f, int(0), Some(3)),
+        Func::Power => fits(f, int(0), int(1)),
+        Func::Squares | Func::Cubes | Func::Powers => {
+            let exp = match f {
+                Func::Squares => Some(2),
+                Func::Cubes => Some(3),
+                _ => int(1),
+            };
+            match args.first() {
+                Some(Value::List(items)) => items.iter().try_for_each(|n| fits(f, n.as_int(), exp)),
+                Some(n) => fits(f, n.as_int(), exp),
+                None => Ok(()),
+            }
+        }
+        Func::Chatter => match int(0) {
+            Some(n) if n > MAX_CHATTER => Err(format!(
+                "chatter({n}) is out of range (at most {MAX_CHATTER} lines)"
+            )),
+            _ => Ok(()),
+        },
+        // The worker clamps these; out of range is refused so the run does what it says.
+        Func::Threads => match (int(0), int(1)) {
+            (Some(n), _) if !(1..=64).contains(&n) => {
+                Err(format!("threads: {n} threads is out of range (1 to 64)"))
+            }
+            (_, Some(units)) if !(0..=1_000_000).contains(&units) => Err(format!(
+                "threads: {units} units of work is out of range (0 to 1000000)"
+            )),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Whether `base**exp` is an integer pooltop can compute, as the worker computes it.
+fn fits(f: Func, base: Option<i128>, exp: Option<i128>) -> Res<()> {
+    let (Some(base), Some(exp)) = (base, exp) else {
+        return Ok(());
+    };
+    if exp < 0 {
+        return Err(format!(
+            "{f}: {base}**{exp} is a float in Python; pooltop computes integers"
+        ));
+    }
+    let Ok(small) = u32::try_from(exp) else {
+        return Err(format!(
+            "{f}: exponent {exp} is out of range (at most {})",
+            u32::MAX
+        ));
+    };
+    match base.checked_pow(small) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{f}: {base}**{exp} does not fit pooltop's 128-bit integers"
+        )),
+    }
 }
 
 fn check_arity(f: Func, n: usize) -> Res<()> {
@@ -262,6 +403,14 @@ impl Compiler<'_> {
                 fields.join(", ")
             ));
         }
+        if let Some(RawMeasure::Table(t)) = &s.measure
+            && let Some(w) = t.workers
+            && !(1..=MAX_WORKERS).contains(&w)
+        {
+            return Err(format!(
+                "measure workers = {w} is out of range (1 to {MAX_WORKERS})"
+            ));
+        }
         let (op, python) = self.op(s)?;
         Ok(Step {
             python: s.python.clone().unwrap_or(python),
@@ -302,25 +451,14 @@ impl Compiler<'_> {
             }
             "join" => {
                 let (slot, kind, n) = self.on(s, &[Process, Pool])?;
-                let py = match s.timeout {
+                let timeout = timeout(s)?;
+                let py = match timeout {
                     Some(t) => format!("{n}.join(timeout={t})"),
                     None => format!("{n}.join()"),
                 };
                 match kind {
-                    Pool => (
-                        Op::JoinPool {
-                            slot,
-                            timeout: s.timeout,
-                        },
-                        py,
-                    ),
-                    _ => (
-                        Op::Join {
-                            slot,
-                            timeout: s.timeout,
-                        },
-                        py,
-                    ),
+                    Pool => (Op::JoinPool { slot, timeout }, py),
+                    _ => (Op::Join { slot, timeout }, py),
                 }
             }
             "terminate" => {
@@ -360,15 +498,16 @@ impl Compiler<'_> {
         Ok(match s.action.as_str() {
             "get" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
+                let timeout = timeout(s)?;
                 let into = self.into(s, Value)?;
-                let py = match s.timeout {
+                let py = match timeout {
                     Some(t) => format!("{n}.get(timeout={t})"),
                     None => format!("{n}.get()"),
                 };
                 (
                     Op::Get {
                         slot,
-                        timeout: s.timeout,
+                        timeout,
                         into,
                     },
                     assign(s, py),
@@ -376,13 +515,8 @@ impl Compiler<'_> {
             }
             "wait" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
-                (
-                    Op::Wait {
-                        slot,
-                        timeout: s.timeout,
-                    },
-                    format!("{n}.wait()"),
-                )
+                let timeout = timeout(s)?;
+                (Op::Wait { slot, timeout }, format!("{n}.wait()"))
             }
             "ready" => {
                 let (slot, _, n) = self.on(s, &[Async])?;
@@ -397,12 +531,12 @@ impl Compiler<'_> {
             }
             "next" => {
                 let (slot, _, n) = self.on(s, &[Iter])?;
+                let timeout = timeout(s)?;
                 let into = self.into(s, Value)?;
-                let py = match s.timeout {
+                let py = match timeout {
                     Some(t) => format!("{n}.next(timeout={t})"),
                     None => format!("next({n})"),
                 };
-                let timeout = s.timeout;
                 (
                     Op::Next {
                         slot,
@@ -448,8 +582,11 @@ impl Compiler<'_> {
             }
             "sleep" => {
                 let secs = *need(s.seconds.as_ref(), "seconds")?;
-                if !(0.0..=3600.0).contains(&secs) {
-                    return Err("seconds must be between 0 and 3600".into());
+                if !(0.0..=MAX_SECONDS).contains(&secs) {
+                    return Err(format!(
+                        "seconds = {} is out of range (0 to 3600)",
+                        number(secs)
+                    ));
                 }
                 (Op::Sleep { seconds: secs }, format!("time.sleep({secs})"))
             }
@@ -464,6 +601,7 @@ impl Compiler<'_> {
         let f = func(need(s.target.as_ref(), "target")?)?;
         let args = values(s.args.as_deref().unwrap_or(&[]))?;
         check_arity(f, args.len())?;
+        check_call(f, &args)?;
         let slot = self.define(&var, Kind::Process)?;
         let name_part = s
             .name
@@ -497,11 +635,21 @@ impl Compiler<'_> {
                 let f = func(name)?;
                 let args = values(s.initargs.as_deref().unwrap_or(&[]))?;
                 check_arity(f, args.len())?;
+                check_call(f, &args)?;
                 Some(Call { func: f, args })
             }
             None if s.initargs.is_some() => return Err("'initargs' needs an 'initializer'".into()),
             None => None,
         };
+        // Below 1 is left to the driver, which raises Python's own ValueError at run time.
+        if let Some(p) = s.processes
+            && p > MAX_WORKERS as i64
+        {
+            return Err(format!(
+                "processes = {p} is out of range (at most {MAX_WORKERS}, as --workers)"
+            ));
+        }
+        count(s)?;
         let slot = self.define(&var, Kind::Pool)?;
         let mut params = Vec::new();
         if let Some(p) = s.processes {
@@ -550,13 +698,21 @@ impl Compiler<'_> {
                     [start, stop] => (*start, *stop),
                     _ => return Err("'range' is [stop] or [start, stop]".into()),
                 };
-                if stop.saturating_sub(start) > 10_000_000 {
-                    return Err("'range' is limited to 10,000,000 items".into());
+                let len = (i128::from(stop) - i128::from(start)).max(0);
+                if len > i128::from(MAX_ITEMS) {
+                    return Err(format!(
+                        "range = [{start}, {stop}] has {len} items (at most {MAX_ITEMS})"
+                    ));
                 }
                 if star {
                     return Err("starmap takes 'items' (argument lists), not 'range'".into());
                 }
-                return Ok(Items::Range { start, stop });
+                // An empty range ends where it starts: the driver counts `stop - start`,
+                // which overflowed for [9223372036854775807, -9223372036854775808].
+                return Ok(Items::Range {
+                    start,
+                    stop: stop.max(start),
+                });
             }
             (None, None) => return Err("missing field 'items' (or 'range')".into()),
         };
@@ -587,6 +743,7 @@ impl Compiler<'_> {
         };
         let (pool, _, n) = self.on(s, &[Kind::Pool])?;
         let f = func(need(s.func.as_ref(), "func")?)?;
+        count(s)?;
         let star = matches!(kind, SubmitKind::Starmap | SubmitKind::StarmapAsync);
         let (items, arg_text) = if kind.single() {
             if s.items.is_some() || s.range.is_some() {
@@ -620,11 +777,20 @@ impl Compiler<'_> {
             (items, text)
         };
         match &items {
-            Items::List(list) => list
-                .iter()
-                .try_for_each(|args| check_arity(f, args.len()))?,
-            Items::Range { .. } => check_arity(f, 1)?,
+            Items::List(list) => list.iter().try_for_each(|args| {
+                check_arity(f, args.len())?;
+                check_call(f, args)
+            })?,
+            Items::Range { start, stop } => {
+                check_arity(f, 1)?;
+                // The largest results and counts are at the ends of a range.
+                if start < stop {
+                    check_call(f, &[Value::Int(i128::from(*start))])?;
+                    check_call(f, &[Value::Int(i128::from(*stop) - 1)])?;
+                }
+            }
         }
+        self.count_items(&items)?;
         let into_kind = if kind.blocks() {
             Kind::Value
         } else if kind.is_iterator() {
@@ -665,6 +831,20 @@ impl Compiler<'_> {
         Ok((op, py))
     }
 
+    /// Adds a call's items to the scenario's total, which is at most [`MAX_ITEMS`]: each
+    /// item's result is kept in memory until the call is done.
+    fn count_items(&mut self, items: &Items) -> Res<()> {
+        let n = items.len() as u64;
+        self.items += n;
+        if self.items > MAX_ITEMS {
+            return Err(format!(
+                "{n} more items make {} in the scenario's calls (at most {MAX_ITEMS} in all)",
+                self.items
+            ));
+        }
+        Ok(())
+    }
+
     fn signal(&mut self, s: &RawStep) -> Res<(Op, String)> {
         let (slot, kind, n) = self.on(s, &[Kind::Process, Kind::Pool])?;
         let sig_name = s.signal.as_deref().unwrap_or("SIGTERM");
@@ -675,7 +855,14 @@ impl Compiler<'_> {
             let (busy, index) = match &s.worker {
                 None => (true, 0),
                 Some(toml::Value::String(w)) if w == "busy" => (true, 0),
-                Some(toml::Value::Integer(i)) if *i >= 0 => (false, *i as usize),
+                Some(toml::Value::Integer(i)) if (0..MAX_WORKERS as i64).contains(i) => {
+                    (false, *i as usize)
+                }
+                Some(toml::Value::Integer(i)) if *i >= 0 => {
+                    return Err(format!(
+                        "worker = {i} is out of range (an index below {MAX_WORKERS}, or \"busy\")"
+                    ));
+                }
                 Some(other) => {
                     return Err(format!("worker is \"busy\" or an index, not {other}"));
                 }

@@ -112,6 +112,21 @@ pub const LESSONS: &[(&str, &str)] = &[
 /// The scenario `pooltop` opens when none is named.
 pub const DEFAULT: &str = "workshop";
 
+/// Most workers one pool may have, from `--workers` or a file's `processes`: beyond this
+/// a class demo is a fork bomb.
+pub const MAX_WORKERS: usize = 512;
+
+/// Most items a scenario's map-like calls may have in all, and one benchmark's tasks:
+/// ten million results are the most that fit comfortably in memory.
+pub const MAX_ITEMS: u64 = 10_000_000;
+
+/// Largest scenario file: the built-in ones are under 10 KiB, and a file is read whole.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Most steps a scenario may have: a lesson has a few dozen, and each step is a line on
+/// the dashboard.
+pub const MAX_STEPS: usize = 10_000;
+
 /// A scenario file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -255,12 +270,38 @@ impl Source {
         }
     }
 
+    /// Reads a scenario file. Only a regular file of at most [`MAX_FILE_BYTES`] is read:
+    /// opening a FIFO blocks until a writer comes, and a device may never end.
     pub fn file(path: &Path) -> Result<Source, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Source {
-            label: path.display().to_string(),
-            text,
-        })
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let label = path.display().to_string();
+        let fail = |e: &dyn std::fmt::Display| format!("{label}: {e}");
+        // stat first, so that a FIFO is refused without being opened.
+        let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
+        check_regular(&meta, &label)?;
+        // The path may have been replaced since: O_NONBLOCK keeps open() of a FIFO from
+        // waiting, and the opened file is checked again.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(|e| fail(&e))?;
+        check_regular(&file.metadata().map_err(|e| fail(&e))?, &label)?;
+        // The size is checked on what is read too: a file may grow, and /proc files say 0.
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(&e))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_big(&label));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let (line, col) = line_col_bytes(e.as_bytes(), at);
+            format!("{label}:{line}:{col}: not UTF-8 text")
+        })?;
+        Ok(Source { label, text })
     }
 
     fn default_name(&self) -> String {
@@ -281,16 +322,102 @@ pub struct Overrides {
     pub cost_kind: Option<crate::workload::CostKind>,
 }
 
+fn check_regular(meta: &std::fs::Metadata, label: &str) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return if meta.len() > MAX_FILE_BYTES {
+            Err(too_big(label))
+        } else {
+            Ok(())
+        };
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    Err(format!(
+        "{label}: {what}, not a regular file (a scenario is a TOML file)"
+    ))
+}
+
+fn too_big(label: &str) -> String {
+    format!("{label}: larger than 1 MiB (a scenario file is at most {MAX_FILE_BYTES} bytes)")
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    line_col_bytes(text.as_bytes(), offset)
+}
+
+/// 1-based line, and column counted in characters, of a byte offset in possibly broken
+/// UTF-8.
+fn line_col_bytes(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.split(|b| *b == b'\n').count();
+    let start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
     (line, col)
+}
+
+/// Where each line of a text starts. A step's line is looked up here rather than counted
+/// from the top of the file for every step, which made loading quadratic in the steps
+/// (40,000 steps took 36 s).
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
+        let ends = text.match_indices('\n').map(|(i, _)| i + 1);
+        LineIndex {
+            starts: std::iter::once(0).chain(ends).collect(),
+        }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|start| *start <= offset)
+    }
+}
+
+/// A message on one line: a control character a file or path brings in (a newline in a
+/// key, a step's `do` or a file name) is written as its escape.
+pub fn one_line(message: &str) -> String {
+    if !message.chars().any(char::is_control) {
+        return message.to_string();
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Parses, checks and compiles a scenario; the error is one line naming file and line.
 pub fn load(source: &Source, overrides: &Overrides) -> Result<Scenario, String> {
+    load_checked(source, overrides).map_err(|e| one_line(&e))
+}
+
+fn load_checked(source: &Source, overrides: &Overrides) -> Result<Scenario, String> {
+    if source.text.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(&source.label));
+    }
     let file: ScenarioFile = toml::from_str(&source.text).map_err(|e| {
         let message = e.message().trim().to_string();
         match e.span() {
@@ -301,6 +428,15 @@ pub fn load(source: &Source, overrides: &Overrides) -> Result<Scenario, String> 
             None => format!("{}: {message}", source.label),
         }
     })?;
+    if let Some(extra) = file.step.get(MAX_STEPS) {
+        let (line, _) = line_col(&source.text, extra.span().start);
+        return Err(format!(
+            "{}:{line}: step {}: a scenario has at most {MAX_STEPS} steps (this one has {})",
+            source.label,
+            MAX_STEPS + 1,
+            file.step.len()
+        ));
+    }
     let settings = settings(&file, overrides).map_err(|e| format!("{}: {e}", source.label))?;
     let program = compile(source, &file, settings, overrides)?;
     Ok(Scenario {
