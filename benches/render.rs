@@ -49,8 +49,8 @@ fn pool_of_64(app: &mut App, main: i32) {
                 pid,
                 ppid: main,
                 role,
-                start_method: StartMethod::Fork,
-                start_ms: 1.0,
+                start_method: Some(StartMethod::Fork),
+                start_ms: Some(1.0),
                 rss_kib: None,
             },
         );

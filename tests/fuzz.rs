@@ -704,7 +704,10 @@ fn seed_frames() -> Vec<Vec<u8>> {
         }),
         frame(&Event {
             t: 0.0,
-            kind: EventKind::Finished { elapsed: 2.0 },
+            kind: EventKind::Finished {
+                elapsed: 2.0,
+                status: None,
+            },
         }),
         frame(&ToWorker::Chunk {
             chunk: 3,

@@ -84,8 +84,8 @@ fn worker(app: &mut App, t: f64, n: i32) -> i32 {
             pid,
             ppid: MAIN,
             role: Role::PoolWorker,
-            start_method: StartMethod::Fork,
-            start_ms: 1.2 + f64::from(n) * 0.1,
+            start_method: Some(StartMethod::Fork),
+            start_ms: Some(1.2 + f64::from(n) * 0.1),
             rss_kib: None,
         },
     );
@@ -303,7 +303,7 @@ fn exited(app: &mut App, t: f64, name: &str, pid: i32, exitcode: i32) {
         EventKind::Exited {
             name,
             pid,
-            exitcode,
+            exitcode: Some(exitcode),
         },
     );
 }
@@ -352,7 +352,14 @@ fn squares_cubes_finished() -> App {
         "Time taken to execute the program: 0.9\n",
     );
     step_done(&mut app, 0.91, 7, "print(...)", "");
-    ev(&mut app, 0.92, EventKind::Finished { elapsed: 0.9 });
+    ev(
+        &mut app,
+        0.92,
+        EventKind::Finished {
+            elapsed: 0.9,
+            status: None,
+        },
+    );
     sample(&mut app, vec![12.0, 40.0]);
     app
 }
@@ -416,7 +423,7 @@ fn lost_task_and_vanished_driver_are_clear_on_screen() {
         EventKind::Exited {
             name: "ForkPoolWorker-1".into(),
             pid: 5001,
-            exitcode: -9,
+            exitcode: Some(-9),
         },
     );
     ev(&mut app, 0.41, EventKind::Error { message: "WorkerLostError: task #4 cube(4) was lost: ForkPoolWorker-1 (pid 5001) was killed by SIGKILL".into(), python: String::new() });
@@ -901,8 +908,8 @@ fn start_methods_view_compares_latency_and_memory() {
                     pid,
                     ppid: MAIN,
                     role: Role::PoolWorker,
-                    start_method: method,
-                    start_ms: ms,
+                    start_method: Some(method),
+                    start_ms: Some(ms),
                     rss_kib: Some(if method == StartMethod::Spawn {
                         2900
                     } else {

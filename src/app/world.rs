@@ -463,6 +463,7 @@ impl World {
             | EventKind::ProcessObject { .. }
             | EventKind::Created { .. }
             | EventKind::Spawned { .. }
+            | EventKind::Named { .. }
             | EventKind::Exited { .. }) => self.on_process(kind),
             kind @ (EventKind::Step { .. }
             | EventKind::StepDone { .. }
@@ -517,8 +518,8 @@ impl World {
                 ..
             } => {
                 if let Some(p) = self.proc_mut(pid) {
-                    p.start_ms = Some(start_ms);
-                    p.method = Some(start_method);
+                    p.start_ms = start_ms;
+                    p.method = start_method;
                     p.rss_kib = p.rss_kib.or(rss_kib);
                     if p.state == ProcState::Starting {
                         p.state = ProcState::Running;
@@ -530,6 +531,12 @@ impl World {
                 pid,
                 exitcode,
             } => self.on_exited(&name, pid, exitcode),
+            EventKind::Named { pid, name, role } => {
+                if let Some(p) = self.proc_mut(pid) {
+                    p.name = name;
+                    p.role = role;
+                }
+            }
             _ => {}
         }
     }
@@ -583,14 +590,14 @@ impl World {
         }
     }
 
-    fn on_exited(&mut self, name: &str, pid: i32, exitcode: i32) {
+    fn on_exited(&mut self, name: &str, pid: i32, exitcode: Option<i32>) {
         if let Some(p) = self.proc_mut(pid) {
-            p.state = if exitcode < 0 {
+            p.state = if exitcode.is_some_and(|c| c < 0) {
                 ProcState::Killed
             } else {
                 ProcState::Exited
             };
-            p.exitcode = Some(exitcode);
+            p.exitcode = exitcode;
             p.current = None;
             p.cpu = None;
         }
@@ -602,7 +609,11 @@ impl World {
 
     /// Logs an exit; pool workers exiting in a row with one code (a respawn storm, a pool
     /// winding down) share one line, so what else happened stays in view.
-    fn log_exit(&mut self, worker: bool, name: &str, pid: i32, exitcode: i32) {
+    fn log_exit(&mut self, worker: bool, name: &str, pid: i32, exitcode: Option<i32>) {
+        let Some(exitcode) = exitcode else {
+            self.log(LogKind::Info, format!("{name} (pid {pid}) exited"));
+            return;
+        };
         let one = format!("{name} (pid {pid}) exited, exitcode {exitcode}");
         match self.exit_run {
             Some((code, count)) if worker && code == exitcode => {
@@ -1100,7 +1111,7 @@ mod tests {
             EventKind::Exited {
                 name: "ForkPoolWorker-10".into(),
                 pid: 10,
-                exitcode: -9,
+                exitcode: Some(-9),
             },
         );
         assert_eq!((w.tasks.done, w.tasks.lost), (0, 1));
@@ -1148,7 +1159,7 @@ mod tests {
             EventKind::Exited {
                 name: String::new(),
                 pid: 11,
-                exitcode: 0,
+                exitcode: Some(0),
             },
         );
         let sample = |pid, state| ProcSample {
@@ -1231,7 +1242,7 @@ mod tests {
                 EventKind::Exited {
                     name,
                     pid,
-                    exitcode: 1,
+                    exitcode: Some(1),
                 },
             );
         }

@@ -24,6 +24,17 @@ pub enum Command {
     Signal { pid: i32, signal: i32 },
     /// End every child, reap them all, and exit.
     Shutdown,
+    /// Run a command and watch its process tree (`pooltop watch`; its own main process).
+    Watch(WatchSpec),
+}
+
+/// What `pooltop watch` runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchSpec {
+    /// The command and its arguments.
+    pub argv: Vec<String>,
+    /// Put pooltop's Python hook on `PYTHONPATH` (as `sitecustomize`).
+    pub hook: bool,
 }
 
 /// Calls the dashboard can make on the scenario's objects.
@@ -67,6 +78,10 @@ pub enum Role {
     Process,
     PoolWorker,
     Forkserver,
+    /// CPython's resource tracker (watch mode).
+    ResourceTracker,
+    /// A process of a watched tree that is not (or not known as) a Python one.
+    Other,
 }
 
 /// Something that happened, `t` seconds after the driver started.
@@ -107,10 +122,17 @@ pub enum EventKind {
         pid: i32,
         ppid: i32,
         role: Role,
-        start_method: StartMethod,
-        start_ms: f64,
+        /// Null for a process pooltop watched rather than started.
+        start_method: Option<StartMethod>,
+        start_ms: Option<f64>,
         /// Resident memory right after the start, in KiB.
         rss_kib: Option<u64>,
+    },
+    /// What a watched process is, once known: its Python name and role from the hook.
+    Named {
+        pid: i32,
+        name: String,
+        role: Role,
     },
     Output {
         pid: i32,
@@ -181,7 +203,8 @@ pub enum EventKind {
     Exited {
         name: String,
         pid: i32,
-        exitcode: i32,
+        /// Null where neither the kernel nor the hook could tell (watch mode).
+        exitcode: Option<i32>,
     },
     PoolState {
         id: usize,
@@ -202,6 +225,8 @@ pub enum EventKind {
     /// Every step has run.
     Finished {
         elapsed: f64,
+        /// A watched command's exit status: its code, or 128+N when killed by signal N.
+        status: Option<i32>,
     },
     /// The driver itself failed and is going away.
     Fatal {

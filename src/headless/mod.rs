@@ -91,7 +91,7 @@ impl Printer {
                 format!("    -> {outcome}\n")
             }
             EventKind::Error { message, .. } => format!("    ✗ {message}\n"),
-            EventKind::Finished { elapsed } => {
+            EventKind::Finished { elapsed, .. } => {
                 format!("\n(the lesson ran to its end in {elapsed:.2}s)\n")
             }
             _ => return false,
@@ -155,16 +155,18 @@ fn trace(event: &Event) -> Option<String> {
             start_ms,
             ..
         } => {
-            format!(
-                "    [{name} pid {pid} ready: {} start took {start_ms:.2} ms]",
-                start_method.name()
-            )
+            let how = start_method.map_or("watched", |m| m.name());
+            let took = start_ms.map_or(String::new(), |ms| format!(" start took {ms:.2} ms"));
+            format!("    [{name} pid {pid} ready: {how}{took}]")
         }
         EventKind::Exited {
             name,
             pid,
             exitcode,
-        } => format!("    [{name} pid {pid} exited, exitcode {exitcode}]"),
+        } => {
+            let code = exitcode.map_or("unknown".into(), |c| c.to_string());
+            format!("    [{name} pid {pid} exited, exitcode {code}]")
+        }
         EventKind::PoolState { pool, state, .. } => {
             format!("    [{pool}: state {}]", state.as_str())
         }

@@ -351,8 +351,8 @@ impl Children {
             pid: c.pid,
             ppid: c.ppid,
             role: c.role,
-            start_method: c.method,
-            start_ms: c.ready_ms,
+            start_method: Some(c.method),
+            start_ms: Some(c.ready_ms),
             rss_kib,
         });
     }
@@ -530,7 +530,7 @@ impl Children {
         out.emit(EventKind::Exited {
             name: c.name.clone(),
             pid: c.pid,
-            exitcode,
+            exitcode: Some(exitcode),
         });
         if owner == Owner::Forkserver {
             self.forkserver = None;

@@ -261,6 +261,7 @@ impl Interp {
             if self.pc >= steps {
                 self.finished = true;
                 m.emit(EventKind::Finished {
+                    status: None,
                     elapsed: self.elapsed(),
                 });
                 return;

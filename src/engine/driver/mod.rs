@@ -245,6 +245,8 @@ impl Driver {
             Command::Interact(call) => self.interp.on_interactive(&mut self.m, call),
             Command::Signal { pid, signal } => self.m.signal_pid(pid, signal),
             Command::Shutdown => self.m.children.begin_shutdown(),
+            // Served by the watch process, not by a scenario's main process.
+            Command::Watch(_) => {}
         }
     }
 

@@ -1,0 +1,41 @@
+# q3_squares_cubes.py: two Processes run at the same time, one printing squares and
+# one printing cubes; their lines interleave (and a line can be torn, since print
+# writes its text and its newline separately), then the main process prints the time.
+# Assignment Q3: "Write a python code to create a process using the multiprocessing module."
+# Watch it:  pooltop assets/python/q3_squares_cubes.py
+# (An optional argument fork, spawn or forkserver picks the start method.)
+#
+# The assignment's code, with two slips fixed: "sqaure" is spelt "square", and the
+# second Process is named "process2" (the assignment named both "process1").
+import multiprocessing  # importing the multiprocessing module
+import sys
+import time
+
+
+def squares(l):
+    print("Calculating the squares of a given number ....")
+    for i in l:
+        print(f"The square of {i} is {i**2} \n")
+
+
+def cubes(l):
+    print("Calculating the cubes of a given number ...")
+    for j in l:
+        print(f"The cube of {j} is {j**3} \n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:  # fork, spawn or forkserver (default: Python's default)
+        multiprocessing.set_start_method(sys.argv[1])
+    start = time.time()
+    # process to execute the squares function
+    process1 = multiprocessing.Process(target=squares, args=([11, 22, 33, 44],), name="process1")
+    # process to execute the cubes function
+    process2 = multiprocessing.Process(target=cubes, args=([3, 5, 4, 2],), name="process2")
+
+    process1.start()  # process1 started
+    process2.start()  # process2 started
+
+    process1.join()  # wait until process 1 is finished
+    process2.join()  # wait until process 2 is finished
+    print("Time taken to execute the program:", time.time() - start)
