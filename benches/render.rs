@@ -10,7 +10,6 @@ use pooltop::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
 use pooltop::engine::value::Value;
 use pooltop::monitor::{KernelState, ProcSample, Sample};
 use pooltop::scenario::{self, Overrides, Source};
-use pooltop::workload::Func;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -72,7 +71,7 @@ fn map_in_flight(app: &mut App) {
             call: 0,
             pool: 0,
             method: SubmitKind::Map,
-            func: Func::Cube,
+            func: "cube".into(),
             len: 10_064,
             chunksize: 1,
         },
@@ -82,7 +81,7 @@ fn map_in_flight(app: &mut App) {
             task,
             call: 0,
             index: task as usize,
-            func: Func::Cube,
+            func: "cube".into(),
             args: Value::Int(i128::from(task)),
         };
         ev(app, kind);

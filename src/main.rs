@@ -36,6 +36,65 @@ enum Cmd {
     Lessons,
     /// Measure the pool on real processes; prints JSON lines like `bench/python_pool.py`.
     Bench(BenchArgs),
+    /// Watch a real command (`pooltop watch -- python3 my_script.py`): its processes, their
+    /// output and, for Python, its pools' tasks. `pooltop my_script.py` is short for it.
+    Watch(WatchArgs),
+}
+
+#[derive(Args)]
+struct WatchArgs {
+    /// Run without the dashboard: the output passes through, events go to FILE (JSON
+    /// Lines; `-` for standard output), and pooltop exits with the command's status.
+    #[arg(long, value_name = "FILE|-")]
+    events: Option<String>,
+    /// The Python interpreter for a script (`pooltop watch -- x.py`, `pooltop x.py`), or
+    /// in place of the command's own `python3`.
+    #[arg(long, value_name = "PATH")]
+    python: Option<String>,
+    /// Do not load pooltop's Python hook: processes and output only.
+    #[arg(long)]
+    no_hook: bool,
+    /// With --events: also print each multiprocessing call and process start and exit.
+    #[arg(long)]
+    trace: bool,
+    /// How often CPU and process figures are sampled, in milliseconds (at least 200).
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 1000,
+        allow_negative_numbers = true
+    )]
+    refresh: i64,
+    /// Write one frame as SVG to FILE instead of opening the dashboard (with --after).
+    #[arg(long, value_name = "FILE")]
+    screenshot: Option<PathBuf>,
+    /// When to take the screenshot: a time such as 2s, or 'end'.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "end",
+        requires = "screenshot"
+    )]
+    after: String,
+    /// Size of the screenshot in cells.
+    #[arg(
+        long,
+        value_name = "WxH",
+        default_value = "120x40",
+        requires = "screenshot"
+    )]
+    size: String,
+    /// Keys to press just before the screenshot.
+    #[arg(long, value_name = "KEYS", default_value = "", requires = "screenshot")]
+    keys: String,
+    /// The command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    command: Vec<String>,
 }
 
 #[derive(Args, Clone, Default)]
@@ -261,6 +320,7 @@ fn main() -> ExitCode {
     if let Some(code) = internal_entry(&argv) {
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
+    let argv = script_shorthand(argv);
     let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => return clap_exit(&e, &argv),
@@ -292,6 +352,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Some(Cmd::Watch(args)) => run_watch(args),
         Some(Cmd::Bench(args)) => {
             let checked = in_range("--workers", args.workers, 1, MAX_WORKERS as i64)
                 .and_then(|w| Ok((w, in_range("--tasks", args.tasks, 1, MAX_ITEMS as i64)?)));
@@ -303,6 +364,92 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `pooltop my_script.py ARGS...` is `pooltop watch -- my_script.py ARGS...` (which runs
+/// it with `python3`).
+fn script_shorthand(argv: Vec<OsString>) -> Vec<OsString> {
+    let is_script = argv
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| a.ends_with(".py") && !a.starts_with('-'));
+    if !is_script {
+        return argv;
+    }
+    let mut out = vec![argv[0].clone(), "watch".into(), "--".into()];
+    out.extend(argv.into_iter().skip(1));
+    out
+}
+
+/// The command to run: a script gets the interpreter, and `--python` replaces the
+/// command's own Python; bad input is one line.
+fn watch_command(args: &WatchArgs) -> Result<Vec<String>, String> {
+    let mut argv = args.command.clone();
+    let python = args
+        .python
+        .clone()
+        .unwrap_or_else(|| engine::watch::PYTHON.into());
+    if argv.first().is_some_and(|a| a.ends_with(".py")) {
+        argv.insert(0, python);
+    } else if args.python.is_some() && engine::watch::is_python(&argv) {
+        argv[0] = python;
+    }
+    let program = argv.first().ok_or("watch: no command given")?;
+    if find_program(program).is_none() {
+        return Err(format!("watch: command not found: {program}"));
+    }
+    if engine::watch::is_python(&argv)
+        && let Some(script) = engine::watch::script_of(&argv)
+        && !script.is_file()
+    {
+        return Err(format!("watch: no such script: {}", script.display()));
+    }
+    Ok(argv)
+}
+
+/// Where `program` is, as `execvp` would find it.
+fn find_program(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |p: &std::path::Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = PathBuf::from(program);
+        return runnable(&path).then_some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| runnable(p))
+}
+
+fn run_watch(args: WatchArgs) -> ExitCode {
+    let argv = match watch_command(&args) {
+        Ok(argv) => argv,
+        Err(e) => return fail(&e),
+    };
+    let spec = engine::protocol::WatchSpec {
+        argv,
+        hook: !args.no_hook,
+    };
+    let scenario = scenario::watched(spec);
+    if let Some(events) = args.events.as_deref() {
+        let sink = match headless::EventSink::open(Some(events)) {
+            Ok(s) => s,
+            Err(e) => return fail(&e),
+        };
+        return headless::run(scenario, sink, args.trace);
+    }
+    let tui_args = TuiArgs {
+        refresh: args.refresh,
+        screenshot: args.screenshot,
+        after: args.after,
+        size: args.size,
+        keys: args.keys,
+        ..TuiArgs::default()
+    };
+    open_tui(&scenario, tui_args)
 }
 
 fn run_headless(args: &RunArgs) -> ExitCode {
@@ -334,6 +481,10 @@ fn run_tui(args: TuiArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    open_tui(&scenario, args)
+}
+
+fn open_tui(scenario: &scenario::Scenario, args: TuiArgs) -> ExitCode {
     if let Err(e) = in_range("--refresh", args.refresh, 200, 60_000) {
         return fail(&format!("{e} (milliseconds)"));
     }
@@ -357,5 +508,5 @@ fn run_tui(args: TuiArgs) -> ExitCode {
         }
     };
     let refresh = std::time::Duration::from_millis(args.refresh.unsigned_abs());
-    tui::run(&scenario, tui::Options { refresh, capture })
+    tui::run(scenario, tui::Options { refresh, capture })
 }

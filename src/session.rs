@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::client::DriverLink;
-use crate::engine::protocol::{Command, Event};
+use crate::engine::protocol::{Command, Event, EventKind};
 use crate::monitor::{self, Sample};
 
 /// Signals that end a front end in order: workers first, then pooltop.
@@ -34,6 +34,9 @@ pub struct Session {
     watch: Option<monitor::Watch>,
     /// The front end has seen the current driver's goodbye (`Feed::Driver(None)`).
     gone: bool,
+    /// What the driver ended while shutting down (a watched tree's processes), as
+    /// `NAME (pid P)` by signal, for the front end to say once it has left the screen.
+    pub ended: Vec<(i32, String)>,
 }
 
 fn wrap_event(event: Option<Event>) -> Feed {
@@ -66,6 +69,7 @@ impl Session {
             born: Instant::now(),
             watch,
             gone: false,
+            ended: Vec::new(),
         })
     }
 
@@ -100,8 +104,16 @@ impl Session {
         if !self.gone {
             let deadline = Instant::now() + grace;
             while let Ok(feed) = self.feed.recv_deadline(deadline) {
-                if matches!(feed, Feed::Driver(None)) {
-                    break;
+                match feed {
+                    Feed::Driver(None) => break,
+                    Feed::Driver(Some(Event {
+                        kind:
+                            EventKind::Ended {
+                                pid, name, signal, ..
+                            },
+                        ..
+                    })) => self.ended.push((signal, format!("{name} (pid {pid})"))),
+                    _ => {}
                 }
             }
             self.gone = true;

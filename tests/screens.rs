@@ -184,7 +184,7 @@ fn map_submitted(app: &mut App, method: SubmitKind, func: Func, args: &[i128]) {
         call: 0,
         pool: 0,
         method,
-        func,
+        func: func.name().into(),
         len,
         chunksize: 1,
     };
@@ -194,7 +194,7 @@ fn map_submitted(app: &mut App, method: SubmitKind, func: Func, args: &[i128]) {
             task: i as u64,
             call: 0,
             index: i,
-            func,
+            func: func.name().into(),
             args: Value::Int(*n),
         };
         ev(app, 0.008, kind);
@@ -454,7 +454,7 @@ fn imap_unordered_results_fill_in_completion_order() {
             call: 0,
             pool: 0,
             method: SubmitKind::ImapUnordered,
-            func: Func::SlowCube,
+            func: "slow_cube".into(),
             len: 5,
             chunksize: 1,
         },
@@ -467,7 +467,7 @@ fn imap_unordered_results_fill_in_completion_order() {
                 task: i as u64,
                 call: 0,
                 index: i,
-                func: Func::SlowCube,
+                func: "slow_cube".into(),
                 args: Value::Int(n),
             },
         );

@@ -39,3 +39,27 @@ if __name__ == "__main__":
     process1.join()  # wait until process 1 is finished
     process2.join()  # wait until process 2 is finished
     print("Time taken to execute the program:", time.time() - start)
+
+# Output of one run: `python3 q3_squares_cubes.py fork`, CPython 3.11.7, unbuffered as under
+# pooltop (PYTHONUNBUFFERED=1). PIDs, times and the order of interleaved lines vary.
+# (Trailing spaces left out.)
+#
+#   Calculating the squares of a given number ....
+#   The square of 11 is 121
+#
+#   The square of 22 is 484
+#
+#   The square of 33 is 1089
+#
+#   The square of 44 is 1936
+#
+#   Calculating the cubes of a given number ...
+#   The cube of 3 is 27
+#
+#   The cube of 5 is 125
+#
+#   The cube of 4 is 64
+#
+#   The cube of 2 is 8
+#
+#   Time taken to execute the program: 0.005341291427612305

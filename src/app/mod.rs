@@ -56,14 +56,28 @@ impl App {
     pub fn targets(&self) -> Vec<(i32, String)> {
         let with_pid = |p: &ProcRow| p.pid.map(|pid| (pid, p.name.clone()));
         match self.ui.selection {
+            // A watched program's main process is the user's own: it can be signalled.
             Selection::Row(_) => self
                 .selected_proc()
-                .filter(|p| p.signallable())
+                .filter(|p| {
+                    p.signallable()
+                        || (self.world.scenario.watch.is_some()
+                            && p.pid.is_some()
+                            && !p.state.ended())
+                })
                 .and_then(with_pid)
                 .into_iter()
                 .collect(),
             Selection::AllWorkers => self.world.live_workers().filter_map(with_pid).collect(),
         }
+    }
+
+    /// Whether the code pane takes the task queue's place: a lesson's program, or the
+    /// script of a watched command.
+    pub fn shows_code(&self) -> bool {
+        let scenario = &self.world.scenario;
+        scenario.lesson.is_some()
+            || (scenario.watch.is_some() && !scenario.program.steps.is_empty())
     }
 
     /// Whether the selection is a row of this kind of process.

@@ -23,6 +23,8 @@ pub enum Msg {
     Quit,
     /// A fresh driver runs the same program (answer to `Effect::Restart`).
     Restarted,
+    /// The dashboard is up: a watched command starts now (a scenario waits for `s`).
+    Begin,
     /// A lesson is open on a fresh driver, or why it could not be (`Effect::LoadLesson`).
     Loaded(Result<Box<Scenario>, String>),
     /// Where the frame was saved, or why it was not (`Effect::Screenshot`).

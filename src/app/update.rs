@@ -29,7 +29,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Restarted => {
             app.world = app.world.restarted();
             app.ui.restarted();
+            if app.world.scenario.watch.is_some() {
+                return start(app);
+            }
         }
+        Msg::Begin if app.world.scenario.watch.is_some() => return start(app),
+        Msg::Begin => {}
         Msg::Loaded(Ok(scenario)) => {
             app.world = World::new(*scenario);
             app.ui.loaded();
@@ -125,13 +130,14 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
 
 /// Keys that only change what is on screen.
 fn arrange(app: &mut App, action: Action) {
+    let code = app.shows_code();
     let ui = &mut app.ui;
     match action {
         Action::SignalMenu => ui.overlay = Overlay::Signals(0),
         Action::Lessons => ui.overlay = Overlay::Lessons(0),
         Action::Help => ui.overlay = Overlay::Help,
         Action::OutputMode => ui.output_mode = ui.output_mode.next(),
-        Action::NextView => ui.view = next_view(ui.view, app.world.scenario.lesson.is_some()),
+        Action::NextView => ui.view = next_view(ui.view, code),
         Action::ClearExited => clear_exited(app),
         Action::SwitchPane => {
             ui.focus = match ui.focus {
@@ -165,7 +171,38 @@ fn load_command(app: &App) -> Effect {
     })
 }
 
+/// A watched command runs by itself: `s` starts it (it starts at once), `space` stops and
+/// continues its whole tree, `r` runs it again.
+fn start_watched(app: &mut App, spec: crate::engine::protocol::WatchSpec) -> Vec<Effect> {
+    let run = &mut app.world.run;
+    match run.phase {
+        Phase::Ready => {
+            run.phase = Phase::Running;
+            vec![Effect::Send(Command::Watch(spec))]
+        }
+        Phase::Paused => {
+            run.phase = Phase::Running;
+            vec![Effect::Send(Command::Continue)]
+        }
+        Phase::Running => status(app, "already running (space stops the whole tree)"),
+        Phase::Finished => status(app, "the command has exited: r runs it again"),
+        Phase::DriverGone => replace_driver(app, Effect::Restart),
+    }
+}
+
+/// Keys that drive a scenario's own pool have no hold on a real program's.
+fn not_watched(app: &mut App) -> Option<Vec<Effect>> {
+    app.world.scenario.watch.as_ref()?;
+    Some(status(
+        app,
+        "a watched program runs its own code: t k p x signal its processes, space stops all",
+    ))
+}
+
 fn start(app: &mut App) -> Vec<Effect> {
+    if let Some(spec) = app.world.scenario.watch.clone() {
+        return start_watched(app, spec);
+    }
     // A Process object selected that has not started: `s` is its `start()`.
     if let Some(p) = app
         .selected_proc()
@@ -193,6 +230,9 @@ fn start(app: &mut App) -> Vec<Effect> {
 }
 
 fn step(app: &mut App) -> Vec<Effect> {
+    if let Some(done) = not_watched(app) {
+        return done;
+    }
     let run = &mut app.world.run;
     match run.phase {
         Phase::Ready => {
@@ -253,6 +293,7 @@ fn terminate(app: &mut App) -> Vec<Effect> {
         .is_some_and(|p| p.state != PoolStateName::Terminate);
     if app.ui.selection == Selection::AllWorkers
         && pool_alive
+        && app.world.scenario.watch.is_none()
         && let Some(pool) = app.world.pool_index()
     {
         return vec![Effect::Send(Command::Interact(
@@ -281,6 +322,9 @@ fn pause_process(app: &mut App) -> Vec<Effect> {
 }
 
 fn join(app: &mut App) -> Vec<Effect> {
+    if let Some(done) = not_watched(app) {
+        return done;
+    }
     let selected = app.selected_proc().map(|p| (p.role, p.state, p.pid));
     match selected {
         Some((_, ProcState::Created, _)) => {
@@ -302,6 +346,9 @@ fn join(app: &mut App) -> Vec<Effect> {
 }
 
 fn close_pool(app: &mut App) -> Vec<Effect> {
+    if let Some(done) = not_watched(app) {
+        return done;
+    }
     match app.world.pool_index() {
         Some(pool) => vec![Effect::Send(Command::Interact(Interactive::ClosePool {
             pool,
@@ -311,6 +358,9 @@ fn close_pool(app: &mut App) -> Vec<Effect> {
 }
 
 fn resize(app: &mut App, delta: i64) -> Vec<Effect> {
+    if let Some(done) = not_watched(app) {
+        return done;
+    }
     let clamp = |n: usize| (n as i64 + delta).clamp(1, MAX_WORKERS as i64) as usize;
     let running = app
         .world

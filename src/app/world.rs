@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::engine::program::{Measure, Op, StartMethod, SubmitKind};
-use crate::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
+use crate::engine::protocol::{Event, EventKind, LostCause, PoolStateName, Role, Stream};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::monitor::{KernelState, Sample};
@@ -242,6 +242,12 @@ pub struct Run {
     pub measures: Vec<Measured>,
     /// The exception a step raised, shown on its line in the code pane.
     pub step_errors: HashMap<usize, String>,
+    /// What each line's call returned last (a watched script's code pane shows it).
+    pub step_outcomes: HashMap<usize, String>,
+    /// A watched program's Python hook: reporting (`true`) or not, and why not.
+    pub hook: Option<(bool, String)>,
+    /// A watched command's exit status once it has exited.
+    pub status: Option<i32>,
 }
 
 impl Run {
@@ -257,6 +263,9 @@ impl Run {
             step_began: HashMap::new(),
             measures: Vec::new(),
             step_errors: HashMap::new(),
+            step_outcomes: HashMap::new(),
+            hook: None,
+            status: None,
         }
     }
 
@@ -389,6 +398,9 @@ impl World {
 
     /// What the main process is doing, in Python's words.
     pub fn main_doing(&self) -> String {
+        if self.scenario.watch.is_some() {
+            return self.watched_doing();
+        }
         match (&self.run.current, self.run.phase) {
             (_, Phase::Ready) => "ready: press s to start, n to step".into(),
             (_, Phase::DriverGone) => "the main process is gone".into(),
@@ -407,6 +419,39 @@ impl World {
             (None, Phase::Finished) => format!("finished in {:.2}s", self.run.elapsed()),
             (None, Phase::Paused) => format!("paused before line {}", self.run.steps_done + 1),
             (None, _) => "running".into(),
+        }
+    }
+
+    /// What a watched program's main process is doing, as far as pooltop can tell.
+    fn watched_doing(&self) -> String {
+        if let Some((false, reason)) = &self.run.hook {
+            let status = match (self.run.phase, self.run.status) {
+                (Phase::Finished, Some(code)) => format!(" · exited with status {code}"),
+                _ => String::new(),
+            };
+            return format!("no Python hook: processes and output only ({reason}){status}");
+        }
+        match (&self.run.current, self.run.phase) {
+            (_, Phase::Ready) => "starting".into(),
+            (_, Phase::DriverGone) => "pooltop's watcher is gone".into(),
+            (_, Phase::Finished) => match self.run.status {
+                Some(code) => format!("exited with status {code} after {:.2}s", self.run.elapsed()),
+                None => format!("ended after {:.2}s", self.run.elapsed()),
+            },
+            (Some(step), _) => {
+                let line = step.python.lines().next().unwrap_or("").trim();
+                match self.waiting_call() {
+                    Some(c) => format!(
+                        "in {line} · {} results {}/{}",
+                        c.method.method(),
+                        c.done(),
+                        c.len
+                    ),
+                    None => format!("in {line}"),
+                }
+            }
+            (None, Phase::Paused) => "stopped (SIGSTOP): space continues".into(),
+            (None, _) => "running its own code".into(),
         }
     }
 
@@ -478,6 +523,19 @@ impl World {
             | EventKind::TaskFailed { .. }
             | EventKind::TaskLost { .. }
             | EventKind::Requeued { .. }) => self.on_task(t, kind),
+            EventKind::Ended {
+                pid,
+                name,
+                signal,
+                reason,
+            } => {
+                let sig = sys::signal_name(signal);
+                self.log(
+                    LogKind::Info,
+                    format!("pooltop sent {sig} to {name} (pid {pid}): {reason}"),
+                );
+            }
+            EventKind::Hook { connected, reason } => self.run.hook = Some((connected, reason)),
             EventKind::PoolState {
                 id,
                 processes,
@@ -515,8 +573,14 @@ impl World {
                 start_ms,
                 start_method,
                 rss_kib,
-                ..
+                name,
+                ppid,
+                role,
             } => {
+                // A watched tree's processes are first seen here.
+                if self.proc(pid).is_none_or(|p| p.state.ended()) {
+                    self.add_proc(name, pid, ppid, role);
+                }
                 if let Some(p) = self.proc_mut(pid) {
                     p.start_ms = start_ms;
                     p.method = start_method;
@@ -531,12 +595,7 @@ impl World {
                 pid,
                 exitcode,
             } => self.on_exited(&name, pid, exitcode),
-            EventKind::Named { pid, name, role } => {
-                if let Some(p) = self.proc_mut(pid) {
-                    p.name = name;
-                    p.role = role;
-                }
-            }
+            EventKind::Named { pid, name, role } => self.rename(pid, name, role),
             _ => {}
         }
     }
@@ -579,6 +638,32 @@ impl World {
             return;
         }
         self.push_row(name, Some(pid), ppid, role);
+    }
+
+    /// A process learns its Python name; a `Process` shown since its creation (a row
+    /// without a PID) takes over the process's row, keeping its place.
+    fn rename(&mut self, pid: i32, name: String, role: Role) {
+        let placeholder = (role == Role::Process)
+            .then(|| {
+                self.procs
+                    .iter()
+                    .position(|p| p.state == ProcState::Created && p.name == name)
+            })
+            .flatten();
+        let Some(at) = self.procs.iter().rposition(|p| p.pid == Some(pid)) else {
+            return;
+        };
+        if let Some(keep) = placeholder {
+            let row = self.procs.remove(at);
+            let keep = if keep > at { keep - 1 } else { keep };
+            let p = &mut self.procs[keep];
+            let id = p.id;
+            *p = ProcRow { id, ..row };
+        }
+        if let Some(p) = self.proc_mut(pid) {
+            p.name = name;
+            p.role = role;
+        }
     }
 
     /// A Process that exists in Python but has no OS process yet.
@@ -676,10 +761,19 @@ impl World {
                 }
                 self.log(LogKind::Error, message);
             }
-            EventKind::Finished { .. } => {
+            EventKind::Finished { status, .. } => {
                 self.run.phase = Phase::Finished;
                 self.run.finished_at = Some(t);
-                let text = format!("scenario finished in {:.3}s", self.run.elapsed());
+                self.run.status = status;
+                let elapsed = self.run.elapsed();
+                let text = match (&self.scenario.watch, status) {
+                    (Some(_), Some(code)) => format!(
+                        "{} exited with status {code} after {elapsed:.3}s",
+                        self.scenario.title
+                    ),
+                    (Some(_), None) => format!("{} ended after {elapsed:.3}s", self.scenario.title),
+                    (None, _) => format!("scenario finished in {elapsed:.3}s"),
+                };
                 self.log(LogKind::Info, text);
             }
             EventKind::Fatal { message } => self.log(LogKind::Error, message),
@@ -701,6 +795,9 @@ impl World {
                 let secs = t - began;
                 self.run.measures.push(Measured { measure, secs });
             }
+        }
+        if let Some(i) = index {
+            self.run.step_outcomes.insert(i, outcome.to_string());
         }
         let line = python.lines().next().unwrap_or("").trim().to_string();
         let text = if outcome.is_empty() {
@@ -724,7 +821,7 @@ impl World {
                 call,
                 pool,
                 method,
-                func: func.name().into(),
+                func,
                 len,
                 chunksize,
                 results: vec![None; len],
@@ -767,7 +864,8 @@ impl World {
                 name,
                 signal,
                 exitcode,
-            } => self.on_task_lost(t, task, pid, &name, signal, exitcode),
+                cause,
+            } => self.on_task_lost(t, task, pid, &name, signal, exitcode, cause),
             EventKind::Requeued { tasks, pid, name } => self.on_requeued(t, &tasks, pid, &name),
             _ => {}
         }
@@ -831,7 +929,8 @@ impl World {
         pid: i32,
         name: &str,
         signal: Option<i32>,
-        exitcode: i32,
+        exitcode: Option<i32>,
+        cause: LostCause,
     ) {
         self.tasks.lost += 1;
         self.end_span(task, t, false);
@@ -839,13 +938,9 @@ impl World {
         self.finish_task(task, pid, "lost".into());
         // A lost task is counted as lost, not done.
         self.tasks.done = before;
-        let how = signal.map_or(exitcode.to_string(), |s| {
-            format!("-{s} ({})", sys::signal_name(s))
-        });
-        self.log(
-            LogKind::Error,
-            format!("{name} exited {how}, task #{task} lost"),
-        );
+        let watched = self.scenario.watch.is_some();
+        let text = cause.describe(task, name, signal, exitcode, watched);
+        self.log(LogKind::Error, text);
     }
 
     fn end_span(&mut self, task: u64, t: f64, ok: bool) {
@@ -965,7 +1060,6 @@ mod tests {
     use super::*;
     use crate::monitor::ProcSample;
     use crate::scenario::{Overrides, Source, load};
-    use crate::workload::Func;
 
     fn world(name: &str) -> World {
         let source = Source::builtin(name)
@@ -999,7 +1093,7 @@ mod tests {
             call: 0,
             pool: 0,
             method,
-            func: Func::Cube,
+            func: "cube".into(),
             len,
             chunksize: 1,
         };
@@ -1009,7 +1103,7 @@ mod tests {
                 task: index as u64,
                 call: 0,
                 index,
-                func: Func::Cube,
+                func: "cube".into(),
                 args: Value::Int(*n),
             };
             at(world, 0.0, kind);
@@ -1102,7 +1196,8 @@ mod tests {
             pid: 10,
             name: "ForkPoolWorker-10".into(),
             signal: Some(9),
-            exitcode: -9,
+            exitcode: Some(-9),
+            cause: LostCause::Killed,
         };
         at(&mut w, 0.5, lost);
         at(
@@ -1117,7 +1212,9 @@ mod tests {
         assert_eq!((w.tasks.done, w.tasks.lost), (0, 1));
         assert_eq!(w.proc(10).map(|p| p.state), Some(ProcState::Killed));
         let texts: Vec<&str> = w.log.iter().map(|l| l.text.as_str()).collect();
-        assert!(texts.contains(&"ForkPoolWorker-10 exited -9 (SIGKILL), task #0 lost"));
+        assert!(texts.contains(
+            &"task #0 lost: ForkPoolWorker-10 killed by SIGKILL; pooltop's pool fails it with WorkerLostError (CPython's would wait forever)"
+        ));
     }
 
     #[test]

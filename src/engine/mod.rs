@@ -9,6 +9,7 @@ pub mod program;
 pub mod protocol;
 pub mod sys;
 pub mod value;
+pub mod watch;
 pub mod wire;
 pub mod worker;
 

@@ -26,6 +26,9 @@ pub enum Command {
     Shutdown,
     /// Run a command and watch its process tree (`pooltop watch`; its own main process).
     Watch(WatchSpec),
+    /// Deliver `signal` to every process of a watched tree, as a terminal does to its
+    /// foreground process group (Ctrl-C is SIGINT to the program and all its workers).
+    SignalTree { signal: i32 },
 }
 
 /// What `pooltop watch` runs.
@@ -134,6 +137,18 @@ pub enum EventKind {
         name: String,
         role: Role,
     },
+    /// pooltop ended a process of a watched tree: with which signal, and why.
+    Ended {
+        pid: i32,
+        name: String,
+        signal: i32,
+        reason: String,
+    },
+    /// Whether a watched program's Python hook is reporting; `reason` says why it is not.
+    Hook {
+        connected: bool,
+        reason: String,
+    },
     Output {
         pid: i32,
         name: String,
@@ -157,7 +172,8 @@ pub enum EventKind {
         call: u32,
         pool: usize,
         method: SubmitKind,
-        func: Func,
+        /// The function's name (`cube`; in a watched program its `__qualname__`).
+        func: String,
         len: usize,
         chunksize: usize,
     },
@@ -165,7 +181,7 @@ pub enum EventKind {
         task: u64,
         call: u32,
         index: usize,
-        func: Func,
+        func: String,
         args: Value,
     },
     TaskStarted {
@@ -191,7 +207,9 @@ pub enum EventKind {
         pid: i32,
         name: String,
         signal: Option<i32>,
-        exitcode: i32,
+        /// Python's exit code of the worker; null where nobody could know it.
+        exitcode: Option<i32>,
+        cause: LostCause,
     },
     /// Tasks that go back to the queue because their worker died before reporting them
     /// (Python would lose them with the rest of its chunk).
@@ -232,6 +250,54 @@ pub enum EventKind {
     Fatal {
         message: String,
     },
+}
+
+/// Why a task was lost with its worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LostCause {
+    /// The worker was killed by a signal (`signal`).
+    Killed,
+    /// The worker exited by itself in the middle of the task.
+    Exited,
+    /// The pool was terminated with the task running (`terminate()`, leaving `with`).
+    PoolTerminated,
+}
+
+impl LostCause {
+    /// How the worker ended, for a person: `killed by SIGKILL`, `exited with code 3`.
+    pub fn how(self, signal: Option<i32>, exitcode: Option<i32>) -> String {
+        match (self, signal) {
+            (LostCause::PoolTerminated, _) => "ended by the pool's terminate()".into(),
+            (_, Some(s)) => format!("killed by {}", crate::engine::sys::signal_name(s)),
+            (_, None) => match exitcode {
+                Some(code) => format!("exited with code {code}"),
+                None => "exited".into(),
+            },
+        }
+    }
+
+    /// The line a person reads: `task #3 lost: ForkPoolWorker-2 killed by SIGKILL; CPython's
+    /// Pool will wait for it forever`. `watched`: a real CPython pool lost it (which hangs);
+    /// otherwise pooltop's own pool did, which fails the task instead.
+    pub fn describe(
+        self,
+        task: u64,
+        name: &str,
+        signal: Option<i32>,
+        exitcode: Option<i32>,
+        watched: bool,
+    ) -> String {
+        let how = self.how(signal, exitcode);
+        let tail = match (self, watched) {
+            (LostCause::PoolTerminated, _) => "",
+            (_, true) => "; CPython's Pool will wait for it forever",
+            (_, false) => {
+                "; pooltop's pool fails it with WorkerLostError (CPython's would wait forever)"
+            }
+        };
+        format!("task #{task} lost: {name} {how}{tail}")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,6 +14,8 @@ pub enum Value {
     Str(String),
     List(Vec<Value>),
     Tuple(Vec<Value>),
+    /// A value a real Python process reported, as its `repr` (watch mode).
+    Repr(String),
 }
 
 /// Tagged form for the binary wire, where the reader needs the variant.
@@ -25,6 +27,7 @@ enum Tagged<'a> {
     Str(&'a str),
     List(&'a [Value]),
     Tuple(&'a [Value]),
+    Repr(&'a str),
 }
 
 impl Serialize for Value {
@@ -37,7 +40,7 @@ impl Serialize for Value {
                     Ok(small) => s.serialize_i64(small),
                     Err(_) => s.serialize_i128(*i),
                 },
-                Value::Str(text) => s.serialize_str(text),
+                Value::Str(text) | Value::Repr(text) => s.serialize_str(text),
                 Value::List(items) | Value::Tuple(items) => items.serialize(s),
             };
         }
@@ -48,6 +51,7 @@ impl Serialize for Value {
             Value::Str(text) => Tagged::Str(text),
             Value::List(items) => Tagged::List(items),
             Value::Tuple(items) => Tagged::Tuple(items),
+            Value::Repr(text) => Tagged::Repr(text),
         };
         tagged.serialize(s)
     }
@@ -58,6 +62,19 @@ impl Value {
         match self {
             Value::Int(i) => Some(*i),
             _ => None,
+        }
+    }
+
+    /// A value from its Python `repr`: small numbers, booleans and None as themselves,
+    /// anything else kept as written.
+    pub fn from_repr(text: &str) -> Value {
+        match text {
+            "None" => Value::None,
+            "True" => Value::Bool(true),
+            "False" => Value::Bool(false),
+            _ => text
+                .parse::<i128>()
+                .map_or_else(|_| Value::Repr(text.to_string()), Value::Int),
         }
     }
 
@@ -102,6 +119,7 @@ impl fmt::Display for Value {
             Value::Str(s) => write!(f, "'{s}'"),
             Value::List(items) => write_seq(f, items, "[", "]"),
             Value::Tuple(items) => write_seq(f, items, "(", ")"),
+            Value::Repr(text) => f.write_str(text),
         }
     }
 }

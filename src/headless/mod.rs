@@ -65,6 +65,10 @@ struct Printer {
     finished: bool,
     /// A lesson's notes by step, when running a lesson: the steps are narrated on stdout.
     lesson: Option<Vec<Option<String>>>,
+    /// A real command is watched (its pool hangs where pooltop's would fail a task).
+    watched: bool,
+    /// The watched command's exit status, once it has exited.
+    status: Option<i32>,
 }
 
 impl Printer {
@@ -120,15 +124,26 @@ impl Printer {
                 pid,
                 signal,
                 exitcode,
+                cause,
             } => {
-                let how = match signal {
-                    Some(s) => format!("killed by {}", sys::signal_name(*s)),
-                    None => format!("exited with code {exitcode}"),
-                };
-                let text = format!("pooltop: task #{task} lost: {name} (pid {pid}) {how}\n");
-                lines.push(Line::Err(text));
+                let what = cause.describe(*task, name, *signal, *exitcode, self.watched);
+                lines.push(Line::Err(format!("pooltop: {what} (pid {pid})\n")));
             }
-            EventKind::Finished { .. } => self.finished = true,
+            EventKind::Finished { status, .. } => {
+                self.finished = true;
+                self.status = *status;
+            }
+            EventKind::Ended {
+                pid,
+                name,
+                signal,
+                reason,
+            } => {
+                let sig = sys::signal_name(*signal);
+                lines.push(Line::Err(format!(
+                    "pooltop: sent {sig} to {name} (pid {pid}): {reason}\n"
+                )));
+            }
             EventKind::Fatal { message } => lines.push(Line::Err(format!("pooltop: {message}\n"))),
             _ => {}
         }
@@ -222,11 +237,16 @@ struct Front<'a> {
     printer: Printer,
     writer: Writer,
     ending: Ending,
+    /// A real command is watched: Ctrl-C goes to it, as a terminal would send it.
+    watched: bool,
+    /// The driver was told to shut down.
+    stopped: bool,
 }
 
 impl Front<'_> {
     /// Stops the scenario once: the driver ends every child and exits.
     fn stop(&mut self) {
+        self.stopped = true;
         let _ = self.session.send(&Command::Shutdown);
     }
 
@@ -253,8 +273,15 @@ impl Front<'_> {
     }
 
     fn on_signal(&mut self, signal: i32) {
-        if self.ending.signal.is_none() {
+        // A terminal's Ctrl-C reaches a program and all its workers: a watched one gets
+        // it so, and ends as it would without pooltop. A second one ends the tree.
+        if self.watched && signal == libc::SIGINT && self.ending.signal.is_none() {
             self.ending.signal = Some(signal);
+            let _ = self.session.send(&Command::SignalTree { signal });
+            return;
+        }
+        if self.ending.signal.is_none() || self.watched {
+            self.ending.signal.get_or_insert(signal);
             self.stop();
         }
     }
@@ -286,7 +313,7 @@ impl Front<'_> {
                 Some(Ok(Feed::Driver(Some(event)))) => self.on_event(&event),
                 Some(Ok(Feed::Sample(_))) => {}
                 Some(Ok(Feed::Driver(None))) | None => return,
-                Some(Err(_)) if self.ending.signal.is_some() => return,
+                Some(Err(_)) if self.stopped && self.ending.signal.is_some() => return,
                 Some(Err(signal)) => self.on_signal(signal),
             }
             if self.writer.closed() && !self.ending.closed {
@@ -319,15 +346,20 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
     if trace {
         trace_heading(&scenario, &mut first);
     }
-    let load = Command::Load {
-        program: scenario.program,
-        task_events: sink.wants_tasks() || trace,
+    let watched = scenario.watch.is_some();
+    let sent = match scenario.watch {
+        Some(spec) => session.send(&Command::Watch(spec)),
+        None => {
+            let load = Command::Load {
+                program: scenario.program,
+                task_events: sink.wants_tasks() || trace,
+            };
+            session
+                .send(&load)
+                .and_then(|()| session.send(&Command::Continue))
+        }
     };
-    if session
-        .send(&load)
-        .and_then(|()| session.send(&Command::Continue))
-        .is_err()
-    {
+    if sent.is_err() {
         eprintln!("pooltop: the driver process went away at start");
         return ExitCode::from(1);
     }
@@ -336,6 +368,8 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
         trace,
         finished: false,
         lesson,
+        watched,
+        status: None,
     };
     let mut front = Front {
         session: &mut session,
@@ -343,6 +377,8 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
         printer,
         writer,
         ending: Ending::default(),
+        watched,
+        stopped: false,
     };
     front.deliver(first);
     front.pump();
@@ -356,7 +392,28 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
     // A writer held by a reader that does not read is left behind: the process ends.
     writer.finish(Duration::from_secs(2));
     session.wait(Duration::from_secs(3));
+    if watched {
+        return finish_watch(&ending, &printer);
+    }
     finish(&ending, printer.finished)
+}
+
+/// A watched command's status is pooltop's, as a shell passes on its child's.
+fn finish_watch(ending: &Ending, printer: &Printer) -> ExitCode {
+    if ending.closed {
+        return ExitCode::from(141);
+    }
+    match printer.status {
+        Some(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        None if printer.finished => ExitCode::from(1),
+        None => {
+            if let Some(s) = ending.signal {
+                return ExitCode::from((128 + s).clamp(0, 255) as u8);
+            }
+            eprintln!("pooltop: the watcher ended before the command did");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn finish(ending: &Ending, finished: bool) -> ExitCode {

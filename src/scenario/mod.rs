@@ -2,14 +2,17 @@
 //! format, parsed, checked (errors name the file and line) and compiled for the driver.
 
 mod compile;
+mod watched;
 
 use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::engine::program::{Program, RunSettings, StartMethod};
+use crate::engine::protocol::WatchSpec;
 
 pub use compile::compile;
+pub use watched::watched;
 
 /// Built-in scenarios, compiled into the binary from `assets/scenarios/`.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -231,6 +234,8 @@ pub struct Scenario {
     pub about: String,
     pub program: Program,
     pub lesson: Option<LessonMeta>,
+    /// A real command to watch instead of a program to re-enact (`pooltop watch`).
+    pub watch: Option<WatchSpec>,
 }
 
 /// Where a scenario comes from, for error messages.
@@ -449,6 +454,7 @@ fn load_checked(source: &Source, overrides: &Overrides) -> Result<Scenario, Stri
             .unwrap_or_default(),
         program,
         lesson: file.lesson.clone(),
+        watch: None,
     })
 }
 

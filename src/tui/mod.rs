@@ -44,10 +44,11 @@ pub fn run(scenario: &Scenario, opts: Options) -> ExitCode {
         return capture::run(scenario, &cap, opts.refresh);
     }
     if !std::io::stdout().is_terminal() {
-        eprintln!(
-            "pooltop: standard output is not a terminal; for plain output use `pooltop run {}`",
-            scenario.name
-        );
+        let plain = match &scenario.watch {
+            Some(spec) => format!("pooltop watch --events FILE -- {}", spec.argv.join(" ")),
+            None => format!("pooltop run {}", scenario.name),
+        };
+        eprintln!("pooltop: standard output is not a terminal; for plain output use `{plain}`");
         return ExitCode::from(2);
     }
     let mut term = match terminal::Term::enter() {
@@ -58,13 +59,18 @@ pub fn run(scenario: &Scenario, opts: Options) -> ExitCode {
         }
     };
     let size = term.size();
+    let mut ended = Vec::new();
     let result = terminal::spawn_input().and_then(|input| {
         let mut rt = Runtime::start(scenario, opts.refresh, size)?;
         let r = rt.run(&mut term, &input);
         rt.shutdown();
+        ended = std::mem::take(&mut rt.session.ended);
         r
     });
     drop(term);
+    if let Some(spec) = &scenario.watch {
+        say_what_was_ended(&spec.argv, &ended);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -72,6 +78,31 @@ pub fn run(scenario: &Scenario, opts: Options) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Leaving a watched program that still ran ends its tree: one line says whom, and how.
+fn say_what_was_ended(argv: &[String], ended: &[(i32, String)]) {
+    if ended.is_empty() {
+        return;
+    }
+    let mut by_signal: Vec<(i32, Vec<&str>)> = Vec::new();
+    for (signal, who) in ended {
+        match by_signal.iter_mut().find(|(s, _)| s == signal) {
+            Some((_, names)) => names.push(who),
+            None => by_signal.push((*signal, vec![who])),
+        }
+    }
+    let parts: Vec<String> = by_signal
+        .iter()
+        .map(|(signal, names)| {
+            format!(
+                "{} to {}",
+                crate::engine::sys::signal_name(*signal),
+                names.join(", ")
+            )
+        })
+        .collect();
+    eprintln!("pooltop: ended `{}`: {}", argv.join(" "), parts.join("; "));
 }
 
 /// The app and the session it drives; shared by the live dashboard and screenshots.
@@ -102,7 +133,9 @@ impl Runtime {
     ) -> std::io::Result<Runtime> {
         let session = Session::start(Some(refresh))?;
         let app = App::new(scenario, use_color()).sized(size);
-        Ok(Runtime { app, session })
+        let mut rt = Runtime { app, session };
+        rt.handle(Msg::Begin)?;
+        Ok(rt)
     }
 
     /// Feeds one message to `update`, and the answers of its effects after it; true

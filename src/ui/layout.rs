@@ -53,7 +53,7 @@ pub fn areas(app: &App) -> Areas {
     };
     let [cpu, procs] = split(top_row, left);
     // A lesson's code needs room: it takes almost half the width.
-    let code = if app.world.scenario.lesson.is_some() {
+    let code = if app.shows_code() {
         (full.width * 9 / 20).max(left)
     } else {
         left

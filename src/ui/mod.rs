@@ -32,9 +32,10 @@ pub fn view(app: &App, frame: &mut Frame) {
     frame.render_widget(&panes::Header { app, theme }, a.header);
     frame.render_widget(&panes::CpuMeters { app, theme }, a.cpu);
     frame.render_widget(&panes::Processes { app, theme }, a.procs);
-    match app.world.scenario.lesson {
-        Some(_) => frame.render_widget(&panes::Code { app, theme }, a.queue),
-        None => frame.render_widget(&panes::Tasks { app, theme }, a.queue),
+    if app.shows_code() {
+        frame.render_widget(&panes::Code { app, theme }, a.queue);
+    } else {
+        frame.render_widget(&panes::Tasks { app, theme }, a.queue);
     }
     match app.ui.view {
         View::Output => frame.render_widget(&panes::OutputPane { app, theme }, a.output),

@@ -6,7 +6,7 @@
 mod children;
 mod interp;
 mod machine;
-mod outbox;
+pub(crate) mod outbox;
 mod pool;
 
 use std::io;
@@ -51,8 +51,23 @@ pub fn main(link: RawFd) -> i32 {
         std::env::var_os("POOLTOP_TEST_DRIVER_PANIC").is_none(),
         "test panic in the main process"
     );
-    match Driver::new(link) {
-        Ok(mut driver) => driver.run(),
+    // SAFETY: the front end set this descriptor up for us; nothing else here owns it.
+    let link = unsafe { OwnedFd::from_raw_fd(link) };
+    // The first command says what this process is: a scenario's main process, or the
+    // watcher of a real command.
+    let mut link_rx = FrameReader::default();
+    let first = match link_rx.recv_blocking::<Command>(link.as_raw_fd()) {
+        Ok(Some(cmd)) => cmd,
+        Ok(None) | Err(_) => return 0,
+    };
+    if let Command::Watch(spec) = &first {
+        return crate::engine::watch::main(link, link_rx, spec);
+    }
+    match Driver::new(link, link_rx) {
+        Ok(mut driver) => {
+            driver.on_command(first);
+            driver.run()
+        }
         Err(e) => {
             eprintln!("pooltop driver: {e}");
             1
@@ -86,13 +101,11 @@ fn report_panics_on(link: RawFd) {
 }
 
 impl Driver {
-    fn new(link: RawFd) -> io::Result<Driver> {
-        // SAFETY: the front end set this descriptor up for us; nothing else here owns it.
-        let link = unsafe { OwnedFd::from_raw_fd(link) };
+    fn new(link: OwnedFd, link_rx: FrameReader) -> io::Result<Driver> {
         let children = Children::new()?;
         sys::set_nonblocking(&link, true)?;
         Ok(Driver {
-            link_rx: FrameReader::default(),
+            link_rx,
             m: Machine::new(children, Outbox::new(link)),
             interp: Interp::default(),
             ready: Vec::new(),
@@ -245,8 +258,8 @@ impl Driver {
             Command::Interact(call) => self.interp.on_interactive(&mut self.m, call),
             Command::Signal { pid, signal } => self.m.signal_pid(pid, signal),
             Command::Shutdown => self.m.children.begin_shutdown(),
-            // Served by the watch process, not by a scenario's main process.
-            Command::Watch(_) => {}
+            // Served by the watcher, which a first `Watch` command makes of this process.
+            Command::Watch(_) | Command::SignalTree { .. } => {}
         }
     }
 

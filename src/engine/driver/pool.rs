@@ -6,7 +6,7 @@ use std::io;
 use std::time::Instant;
 
 use crate::engine::program::{Items, StartMethod, SubmitKind};
-use crate::engine::protocol::{EventKind, FromWorker, Job, PoolStateName, ToWorker};
+use crate::engine::protocol::{EventKind, FromWorker, Job, LostCause, PoolStateName, ToWorker};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func, Raised};
@@ -498,7 +498,7 @@ impl Pools {
             call: call as u32,
             pool,
             method: kind,
-            func,
+            func: func.name().into(),
             len: total,
             chunksize,
         });
@@ -854,7 +854,7 @@ fn queue_events(host: &mut impl Emit, call: usize, task_base: u64, func: Func, i
             task: task_base + index as u64,
             call: call as u32,
             index,
-            func,
+            func: func.name().into(),
             args,
         });
     }
@@ -908,7 +908,12 @@ fn lose_running_task(
             pid: death.pid,
             name: death.name.clone(),
             signal: death.signal(),
-            exitcode: death.exitcode,
+            exitcode: Some(death.exitcode),
+            cause: if death.signal().is_some() {
+                LostCause::Killed
+            } else {
+                LostCause::Exited
+            },
         });
     }
     [(first, lost), (lost + 1, end)]
@@ -1004,7 +1009,8 @@ mod tests {
                         pid,
                         name,
                         signal,
-                        exitcode,
+                        exitcode: Some(exitcode),
+                        ..
                     } => Some((*task, *pid, name.clone(), *signal, *exitcode)),
                     _ => None,
                 })

@@ -28,6 +28,13 @@ impl Code<'_> {
     /// The step the code pane points at: the one running, else the next to run.
     fn mark(&self) -> Mark {
         let run = &self.app.world.run;
+        // A watched script runs by itself: only a line in a call is marked.
+        if self.app.world.scenario.watch.is_some() && run.current.is_none() {
+            return Mark {
+                step: None,
+                running: false,
+            };
+        }
         match &run.current {
             Some(CurrentStep { index, .. }) => Mark {
                 step: *index,
@@ -47,6 +54,7 @@ impl Code<'_> {
     fn step_lines(&self, i: usize, step: &Step, mark: Mark, width: usize) -> Vec<Line<'static>> {
         let (run, theme) = (&self.app.world.run, self.theme);
         let here = mark.step == Some(i);
+        let watched = self.app.world.scenario.watch.is_some();
         let mut lines = Vec::new();
         for (k, text) in step.python.lines().enumerate() {
             let gutter = match (here, k, mark.running) {
@@ -61,7 +69,7 @@ impl Code<'_> {
             };
             let style = if here {
                 theme.selected()
-            } else if i < run.steps_done {
+            } else if i < run.steps_done && !watched {
                 theme.dim()
             } else {
                 Style::default()
@@ -77,6 +85,15 @@ impl Code<'_> {
             for l in wrap_text(say, width.saturating_sub(6)) {
                 lines.push(Line::from(Span::styled(format!("     {l}"), note)));
             }
+        }
+        if watched
+            && !run.step_errors.contains_key(&i)
+            && let Some(outcome) = run.step_outcomes.get(&i).filter(|o| !o.is_empty())
+        {
+            lines.push(Line::from(Span::styled(
+                format!("     → {outcome}"),
+                theme.good(),
+            )));
         }
         if let Some(err) = run.step_errors.get(&i) {
             lines.push(Line::from(Span::styled(
@@ -95,10 +112,17 @@ impl Widget for &Code<'_> {
             .lesson
             .as_ref()
             .map_or(String::new(), |l| format!("{} · ", l.question));
-        let title = format!(
-            "{question}{} · n next line · s run · r restart",
-            scenario.name
-        );
+        let title = if scenario.watch.is_some() {
+            format!(
+                "{} · ▶ the main process's line · r runs again",
+                scenario.name
+            )
+        } else {
+            format!(
+                "{question}{} · n next line · s run · r restart",
+                scenario.name
+            )
+        };
         let b = block(&title, theme, false);
         let inner = b.inner(area);
         b.render(area, buf);

@@ -53,7 +53,11 @@ impl Widget for &Header<'_> {
             sep(),
             Span::styled(world.scenario.name.clone(), theme.title()),
             sep(),
-            Span::raw(world.start_method().name()),
+            Span::raw(if world.scenario.watch.is_some() {
+                "watching"
+            } else {
+                world.start_method().name()
+            }),
             sep(),
             Span::raw(self.pool()),
             sep(),
