@@ -385,14 +385,16 @@ fn script_shorthand(argv: Vec<OsString>) -> Vec<OsString> {
 /// command's own Python; bad input is one line.
 fn watch_command(args: &WatchArgs) -> Result<Vec<String>, String> {
     let mut argv = args.command.clone();
-    let python = args
-        .python
-        .clone()
-        .unwrap_or_else(|| engine::watch::PYTHON.into());
     if argv.first().is_some_and(|a| a.ends_with(".py")) {
+        let python = match &args.python {
+            Some(p) => p.clone(),
+            None => engine::watch::default_python(),
+        };
         argv.insert(0, python);
-    } else if args.python.is_some() && engine::watch::is_python(&argv) {
-        argv[0] = python;
+    } else if let Some(python) = &args.python
+        && engine::watch::is_python(&argv)
+    {
+        argv[0].clone_from(python);
     }
     let program = argv.first().ok_or("watch: no command given")?;
     if find_program(program).is_none() {

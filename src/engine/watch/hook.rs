@@ -138,6 +138,12 @@ impl Conn {
     }
 }
 
+/// Whether a process name is one CPython gives a pool's workers (`ForkPoolWorker-3`).
+pub fn is_pool_worker(name: &str) -> bool {
+    name.rsplit_once('-')
+        .is_some_and(|(class, n)| class.ends_with("PoolWorker") && n.parse::<u32>().is_ok())
+}
+
 /// Arguments as a call writes them, without the tuple around them: `(11, 2)` is `11, 2`
 /// and `(3,)` is `3`, so a task reads `power(11, 2)`.
 fn unpack(args: &str) -> String {
@@ -254,11 +260,13 @@ impl Translator {
         match f(0) {
             "hello" => {
                 let role = role_of(f(3));
-                vec![EventKind::Named {
-                    pid,
-                    name: f(2).to_string(),
-                    role,
-                }]
+                // Python calls its helpers `MainProcess` too: pooltop says what they are.
+                let name = match role {
+                    Role::Forkserver => "fork server".to_string(),
+                    Role::ResourceTracker => "resource tracker".to_string(),
+                    _ => f(2).to_string(),
+                };
+                vec![EventKind::Named { pid, name, role }]
             }
             "pool" => self.pool(pid, fields),
             "pool_state" => self.pool_state(pid, f(2), f(3)),
@@ -268,6 +276,8 @@ impl Translator {
             "done" => self.done(pid, fields, name_of),
             "step" => self.step(f(2), f(3)),
             "step_done" => self.step_done(f(2), f(3), f(4), f(5)),
+            // A pool's workers are Process objects too, but the pool's, not the script's.
+            "process" if is_pool_worker(f(2)) => Vec::new(),
             "process" => vec![EventKind::ProcessObject {
                 name: f(2).to_string(),
                 start_method: start_method(f(4)).unwrap_or_default(),

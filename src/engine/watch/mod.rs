@@ -45,6 +45,24 @@ const CHUNKS_PER_TURN: usize = 256;
 /// The `--python` default and what names a Python interpreter.
 pub const PYTHON: &str = "python3";
 
+/// The interpreter a script runs with when none is named: `python3`, as the interpreter
+/// itself says it is (a version manager's `python3` is a shell script that would show as
+/// extra processes in the tree; its answer is the real interpreter it runs).
+pub fn default_python() -> String {
+    let asked = Spawn::new(PYTHON)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    match asked {
+        Ok(out) if out.status.success() => {
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if path.is_empty() { PYTHON.into() } else { path }
+        }
+        _ => PYTHON.into(),
+    }
+}
+
 /// The script a command runs: its first argument ending in `.py` (`python3 -u x.py 3`).
 pub fn script_of(argv: &[String]) -> Option<PathBuf> {
     argv.iter()
@@ -113,6 +131,8 @@ struct Watcher {
     /// Whether the hook's state was reported: `Some(true)` once a process connected.
     hook_reported: Option<bool>,
     link_lost: bool,
+    /// The tree did not end after SIGKILL: what is left is reported and the watch ends.
+    give_up: bool,
 }
 
 /// Entry point: the front end's link is `link` (with `link_rx` holding what was read of
@@ -228,6 +248,7 @@ impl Watcher {
             end_reason: "",
             hook_reported: None,
             link_lost: false,
+            give_up: false,
         };
         let name = spec.argv.join(" ");
         w.outbox.emit(EventKind::Loaded {
@@ -272,7 +293,7 @@ impl Watcher {
 
     /// Everything seen has exited and been reported, the command included.
     fn finished(&self) -> bool {
-        self.procs.root_code.is_some() && self.procs.all_reported()
+        (self.procs.root_code.is_some() || self.give_up) && self.procs.all_reported()
     }
 
     fn finish(&mut self) {
@@ -356,10 +377,10 @@ impl Watcher {
                 Src::Exit(pid) => exits.push(pid),
             }
         }
-        // Output and records first, exits last: an exit then finds everything the process
-        // wrote and reported before it died already taken in.
-        self.drain_output();
+        // Records, then output, exits last: output then finds its writer named, and an
+        // exit finds everything the process wrote and reported before it died taken in.
         self.read_conns(&conns_ready);
+        self.drain_output();
         if !exits.is_empty() {
             self.drain_everything();
             for pid in exits {
@@ -435,13 +456,13 @@ impl Watcher {
                 self.ending = Ending::Kill(now + KILL_WAIT);
             }
             Ending::Kill(t) if now >= t => {
-                // What did not exit after SIGKILL is reported with no exit code.
+                // Whatever the kernel has not reported by now is reported with no exit
+                // code: none is invented.
                 for p in self.procs.table.values_mut() {
                     p.exited_at.get_or_insert(t);
-                    p.kernel_code = p.kernel_code.or(Some(-libc::SIGKILL));
                 }
-                self.procs.root_code = self.procs.root_code.or(Some(-libc::SIGKILL));
                 self.report_exits(now + procs::EXIT_CODE_WAIT);
+                self.give_up = true;
             }
             _ => {}
         }
@@ -583,11 +604,16 @@ impl Watcher {
             return;
         }
         if let Some((name, child)) = Translator::process_start(fields) {
+            let role = if hook::is_pool_worker(&name) {
+                Role::PoolWorker
+            } else {
+                Role::Process
+            };
             if self.procs.table.contains_key(&child) {
-                self.rename(child, name, Role::Process);
+                self.rename(child, name, role);
             } else if self.procs.in_tree(child) {
                 self.procs
-                    .add(&mut self.outbox, child, Some(name), Some(Role::Process));
+                    .add(&mut self.outbox, child, Some(name), Some(role));
             }
             return;
         }

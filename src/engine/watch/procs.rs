@@ -96,10 +96,12 @@ impl Procs {
             guessed
         });
         let name = name
-            .or_else(|| line.clone())
+            .or_else(|| line.as_deref().map(tree::short))
             .unwrap_or_else(|| format!("pid {pid}"));
         // A pidfd taken now signals this process and no other, whatever its PID becomes.
+        // None: it has exited and been reaped already (seen by its output, too late).
         let pidfd = PidFd::open(pid).ok();
+        let gone = pidfd.is_none().then(Instant::now);
         out.emit(EventKind::Spawned {
             name: name.clone(),
             pid,
@@ -115,7 +117,7 @@ impl Procs {
                 name,
                 role,
                 pidfd,
-                exited_at: None,
+                exited_at: gone,
                 reported: false,
                 hook_code: None,
                 kernel_code: None,

@@ -38,22 +38,32 @@ pub fn ppid_of(pid: i32) -> Option<i32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The command line as one line, shortened (`python3 -c from multiprocessing...`).
+/// The command line as one line (`python3 -c from multiprocessing...`); for a zombie,
+/// which has none left, its command name in brackets (`[bash]`), as `ps` shows it.
 pub fn cmdline(pid: i32) -> Option<String> {
+    full_cmdline(pid).or_else(|| {
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        Some(format!("[{}]", comm.trim_end()))
+    })
+}
+
+fn full_cmdline(pid: i32) -> Option<String> {
     let bytes = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let text: String = String::from_utf8_lossy(&bytes)
         .split('\0')
         .filter(|a| !a.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    if text.is_empty() {
-        return None;
-    }
+    (!text.is_empty()).then_some(text)
+}
+
+/// A command line short enough to name a process in the table.
+pub fn short(text: &str) -> String {
     if text.chars().count() <= NAME_CHARS {
-        return Some(text);
+        return text.to_string();
     }
     let short: String = text.chars().take(NAME_CHARS - 3).collect();
-    Some(format!("{short}..."))
+    format!("{short}...")
 }
 
 /// Python's exit code of a zombie (it has exited; its parent has not reaped it yet), from
