@@ -304,6 +304,9 @@ fn internal_entry(args: &[OsString]) -> Option<i32> {
     match args.get(1).and_then(|a| a.to_str()) {
         Some("__driver") => Some(engine::driver::main(engine::worker::CHANNEL_FD)),
         Some("__worker") => engine::worker::run(engine::worker::CHANNEL_FD),
+        Some("__guard") => Some(engine::watch::guard::main(
+            args.get(2).and_then(|a| a.to_str()).unwrap_or(""),
+        )),
         Some("__forkserver") => Some(
             match engine::forkserver::serve(engine::forkserver::CONTROL_FD) {
                 Ok(()) => 0,
@@ -366,13 +369,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// A Python script's name: `x.py` (`X.PY` too, as a file system may spell it).
+fn is_script(arg: &str) -> bool {
+    std::path::Path::new(arg)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("py"))
+}
+
 /// `pooltop my_script.py ARGS...` is `pooltop watch -- my_script.py ARGS...` (which runs
 /// it with `python3`).
 fn script_shorthand(argv: Vec<OsString>) -> Vec<OsString> {
     let is_script = argv
         .get(1)
         .and_then(|a| a.to_str())
-        .is_some_and(|a| a.ends_with(".py") && !a.starts_with('-'));
+        .is_some_and(|a| is_script(a) && !a.starts_with('-'));
     if !is_script {
         return argv;
     }
@@ -385,7 +395,7 @@ fn script_shorthand(argv: Vec<OsString>) -> Vec<OsString> {
 /// command's own Python; bad input is one line.
 fn watch_command(args: &WatchArgs) -> Result<Vec<String>, String> {
     let mut argv = args.command.clone();
-    if argv.first().is_some_and(|a| a.ends_with(".py")) {
+    if argv.first().is_some_and(|a| is_script(a)) {
         let python = match &args.python {
             Some(p) => p.clone(),
             None => engine::watch::default_python(),

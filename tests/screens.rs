@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pooltop::app::{self, App, Msg};
 use pooltop::engine::program::{StartMethod, SubmitKind};
-use pooltop::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
+use pooltop::engine::protocol::{Event, EventKind, LostCause, PoolStateName, Role, Stream};
 use pooltop::engine::value::Value;
 use pooltop::monitor::{KernelState, ProcSample, Sample};
 use pooltop::scenario::{self, Overrides, Source};
@@ -414,7 +414,8 @@ fn lost_task_and_vanished_driver_are_clear_on_screen() {
             pid: 5001,
             name: "ForkPoolWorker-1".into(),
             signal: Some(9),
-            exitcode: -9,
+            exitcode: Some(-9),
+            cause: LostCause::Killed,
         },
     );
     ev(

@@ -79,7 +79,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         label: "space",
         keys: &[key(' ', Action::PauseRun)],
-        help: "pause / continue the scenario",
+        help: "pause / continue the scenario (a watched command: SIGSTOP / SIGCONT its tree)",
         hint: pause_hint,
     },
     Binding {
@@ -91,7 +91,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         label: "r",
         keys: &[key('r', Action::Restart)],
-        help: "run the scenario again from the start",
+        help: "run the scenario (or the watched command) again from the start",
         hint: restart_hint,
     },
     Binding {
@@ -131,7 +131,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "c",
         keys: &[key('c', Action::Close)],
         help: "pool.close(): no new tasks; workers exit when the queue is empty",
-        hint: |app| pool_running(app).then_some("close"),
+        hint: |app| (pool_running(app) && !watching(app)).then_some("close"),
     },
     Binding {
         label: "+/-",
@@ -142,7 +142,10 @@ pub const BINDINGS: &[Binding] = &[
             key('_', Action::FewerWorkers),
         ],
         help: "one worker more / fewer (before start: the pool size to use)",
-        hint: |app| (app.world.run.phase == Phase::Ready || pool_running(app)).then_some("workers"),
+        hint: |app| {
+            let sizable = app.world.run.phase == Phase::Ready || pool_running(app);
+            (sizable && !watching(app)).then_some("workers")
+        },
     },
     Binding {
         label: "C",
@@ -163,7 +166,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "L",
         keys: &[key('L', Action::Lessons)],
         help: "pick a lesson: the assignment's questions step by step",
-        hint: |_| Some("lessons"),
+        hint: |app| (!watching(app)).then_some("lessons"),
     },
     Binding {
         label: "↑↓",
@@ -248,10 +251,19 @@ fn start_hint(app: &App) -> Option<&'static str> {
 }
 
 fn pause_hint(app: &App) -> Option<&'static str> {
-    (app.world.run.phase == Phase::Running).then_some("pause")
+    let word = if watching(app) { "stop all" } else { "pause" };
+    (app.world.run.phase == Phase::Running).then_some(word)
+}
+
+/// Whether a real command is watched (keys that drive a scenario's pool are not offered).
+fn watching(app: &App) -> bool {
+    app.world.scenario.watch.is_some()
 }
 
 fn step_hint(app: &App) -> Option<&'static str> {
+    if watching(app) {
+        return None;
+    }
     let steppable = matches!(
         app.world.run.phase,
         Phase::Ready | Phase::Running | Phase::Paused
@@ -265,6 +277,9 @@ fn restart_hint(app: &App) -> Option<&'static str> {
 }
 
 fn join_hint(app: &App) -> Option<&'static str> {
+    if watching(app) {
+        return None;
+    }
     let process = app.selected_proc().is_some_and(|p| p.role == Role::Process);
     (process || !app.world.pools.is_empty()).then_some("join")
 }

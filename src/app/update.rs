@@ -23,7 +23,6 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => app.world.tick(now),
         Msg::Driver(Some(event)) => on_event(app, event),
         Msg::Driver(None) if !app.ui.leaving => app.world.driver_gone(),
-        Msg::Driver(None) => {}
         Msg::Sample(sample) => app.world.apply_sample(sample),
         Msg::Quit => return quit(app),
         Msg::Restarted => {
@@ -34,7 +33,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Begin if app.world.scenario.watch.is_some() => return start(app),
-        Msg::Begin => {}
+        Msg::Begin | Msg::Driver(None) => {}
         Msg::Loaded(Ok(scenario)) => {
             app.world = World::new(*scenario);
             app.ui.loaded();

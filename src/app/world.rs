@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::engine::program::{Measure, Op, StartMethod, SubmitKind};
-use crate::engine::protocol::{Event, EventKind, LostCause, PoolStateName, Role, Stream};
+use crate::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::monitor::{KernelState, Sample};
@@ -474,6 +474,10 @@ impl World {
 
     /// The driver's link closed: every process and pool it had is gone with it.
     pub fn driver_gone(&mut self) {
+        // A watcher leaves once its command has exited and been reported.
+        if self.scenario.watch.is_some() && self.run.phase == Phase::Finished {
+            return;
+        }
         self.run.phase = Phase::DriverGone;
         for p in self.procs.iter_mut().filter(|p| !p.state.ended()) {
             p.state = ProcState::Killed;
@@ -865,7 +869,11 @@ impl World {
                 signal,
                 exitcode,
                 cause,
-            } => self.on_task_lost(t, task, pid, &name, signal, exitcode, cause),
+            } => {
+                let watched = self.scenario.watch.is_some();
+                let text = cause.describe(task, &name, signal, exitcode, watched);
+                self.on_task_lost(t, task, pid, text);
+            }
             EventKind::Requeued { tasks, pid, name } => self.on_requeued(t, &tasks, pid, &name),
             _ => {}
         }
@@ -922,24 +930,14 @@ impl World {
         }
     }
 
-    fn on_task_lost(
-        &mut self,
-        t: f64,
-        task: u64,
-        pid: i32,
-        name: &str,
-        signal: Option<i32>,
-        exitcode: Option<i32>,
-        cause: LostCause,
-    ) {
+    /// A task died with its worker; `text` says how (see [`LostCause::describe`]).
+    fn on_task_lost(&mut self, t: f64, task: u64, pid: i32, text: String) {
         self.tasks.lost += 1;
         self.end_span(task, t, false);
         let before = self.tasks.done;
         self.finish_task(task, pid, "lost".into());
         // A lost task is counted as lost, not done.
         self.tasks.done = before;
-        let watched = self.scenario.watch.is_some();
-        let text = cause.describe(task, name, signal, exitcode, watched);
         self.log(LogKind::Error, text);
     }
 
@@ -1197,7 +1195,7 @@ mod tests {
             name: "ForkPoolWorker-10".into(),
             signal: Some(9),
             exitcode: Some(-9),
-            cause: LostCause::Killed,
+            cause: crate::engine::protocol::LostCause::Killed,
         };
         at(&mut w, 0.5, lost);
         at(

@@ -62,12 +62,15 @@ struct Printer {
     /// Program output goes to stdout unless stdout carries the JSON events.
     show_output: bool,
     trace: bool,
-    finished: bool,
+    finished: Option<Finish>,
     /// A lesson's notes by step, when running a lesson: the steps are narrated on stdout.
     lesson: Option<Vec<Option<String>>>,
     /// A real command is watched (its pool hangs where pooltop's would fail a task).
     watched: bool,
-    /// The watched command's exit status, once it has exited.
+}
+
+/// The run finished; a watched command's exit status, when it is known.
+struct Finish {
     status: Option<i32>,
 }
 
@@ -130,8 +133,7 @@ impl Printer {
                 lines.push(Line::Err(format!("pooltop: {what} (pid {pid})\n")));
             }
             EventKind::Finished { status, .. } => {
-                self.finished = true;
-                self.status = *status;
+                self.finished = Some(Finish { status: *status });
             }
             EventKind::Ended {
                 pid,
@@ -347,17 +349,16 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
         trace_heading(&scenario, &mut first);
     }
     let watched = scenario.watch.is_some();
-    let sent = match scenario.watch {
-        Some(spec) => session.send(&Command::Watch(spec)),
-        None => {
-            let load = Command::Load {
-                program: scenario.program,
-                task_events: sink.wants_tasks() || trace,
-            };
-            session
-                .send(&load)
-                .and_then(|()| session.send(&Command::Continue))
-        }
+    let sent = if let Some(spec) = scenario.watch {
+        session.send(&Command::Watch(spec))
+    } else {
+        let load = Command::Load {
+            program: scenario.program,
+            task_events: sink.wants_tasks() || trace,
+        };
+        session
+            .send(&load)
+            .and_then(|()| session.send(&Command::Continue))
     };
     if sent.is_err() {
         eprintln!("pooltop: the driver process went away at start");
@@ -366,10 +367,9 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
     let printer = Printer {
         show_output,
         trace,
-        finished: false,
+        finished: None,
         lesson,
         watched,
-        status: None,
     };
     let mut front = Front {
         session: &mut session,
@@ -395,7 +395,7 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
     if watched {
         return finish_watch(&ending, &printer);
     }
-    finish(&ending, printer.finished)
+    finish(&ending, printer.finished.is_some())
 }
 
 /// A watched command's status is pooltop's, as a shell passes on its child's.
@@ -403,9 +403,9 @@ fn finish_watch(ending: &Ending, printer: &Printer) -> ExitCode {
     if ending.closed {
         return ExitCode::from(141);
     }
-    match printer.status {
-        Some(code) => ExitCode::from(code.clamp(0, 255) as u8),
-        None if printer.finished => ExitCode::from(1),
+    match printer.finished {
+        Some(Finish { status: Some(code) }) => ExitCode::from(code.clamp(0, 255) as u8),
+        Some(Finish { status: None }) => ExitCode::from(1),
         None => {
             if let Some(s) = ending.signal {
                 return ExitCode::from((128 + s).clamp(0, 255) as u8);

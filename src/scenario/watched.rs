@@ -31,9 +31,7 @@ pub fn watched(spec: WatchSpec) -> Scenario {
     Scenario {
         name: name.clone(),
         title: spec.argv.join(" "),
-        about: "A real program, watched: its processes and their output come from the kernel, \
-                its pools and tasks from CPython itself."
-            .into(),
+        about: String::new(),
         program: Program {
             name,
             slots: Vec::new(),

@@ -56,9 +56,8 @@ pub fn main(link: RawFd) -> i32 {
     // The first command says what this process is: a scenario's main process, or the
     // watcher of a real command.
     let mut link_rx = FrameReader::default();
-    let first = match link_rx.recv_blocking::<Command>(link.as_raw_fd()) {
-        Ok(Some(cmd)) => cmd,
-        Ok(None) | Err(_) => return 0,
+    let Ok(Some(first)) = link_rx.recv_blocking::<Command>(link.as_raw_fd()) else {
+        return 0;
     };
     if let Command::Watch(spec) = &first {
         return crate::engine::watch::main(link, link_rx, spec);
@@ -66,6 +65,11 @@ pub fn main(link: RawFd) -> i32 {
     match Driver::new(link, link_rx) {
         Ok(mut driver) => {
             driver.on_command(first);
+            // Commands sent right after the first were read with it: take them now, as
+            // the poll loop only wakes for bytes still to come.
+            while let Ok(Some(cmd)) = driver.link_rx.next_frame::<Command>() {
+                driver.on_command(cmd);
+            }
             driver.run()
         }
         Err(e) => {

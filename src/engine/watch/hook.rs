@@ -101,7 +101,7 @@ impl Conn {
 
     /// The complete records read now; `None` once the process has closed its end.
     pub fn read(&mut self) -> Option<Vec<Vec<String>>> {
-        let mut buf = [0u8; 64 * 1024];
+        let mut buf = [0u8; 16 * 1024];
         let mut open = true;
         loop {
             match self.stream.read(&mut buf) {
@@ -535,6 +535,15 @@ impl Translator {
     fn step_done(&mut self, file: &str, line: &str, ok: &str, outcome: &str) -> Vec<EventKind> {
         let (index, python) = self.source_line(file, line);
         let mut events = Vec::new();
+        // `for r in pool.imap(...)` ends with StopIteration: the loop's end, not an error.
+        if outcome.starts_with("StopIteration") {
+            events.push(EventKind::StepDone {
+                index,
+                python,
+                outcome: "StopIteration (the loop ends)".into(),
+            });
+            return events;
+        }
         if ok != "1" {
             events.push(EventKind::Error {
                 message: outcome.to_string(),
@@ -599,7 +608,7 @@ mod tests {
                 ..
             }
         ));
-        let done = t.translate(9, &rec("done\t0\t7\t1\t1\t125"), &name);
+        let done = t.translate(9, &rec("done\t0\t7\t2\t1\t125"), &name);
         assert!(matches!(
             &done[..],
             [EventKind::TaskDone {

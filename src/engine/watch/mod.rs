@@ -5,6 +5,7 @@
 //! what CPython alone knows (names, pools, tasks, the script's line), so without it the
 //! tree, CPU, output and signals still work.
 
+pub mod guard;
 mod hook;
 mod procs;
 mod tree;
@@ -123,6 +124,7 @@ struct Watcher {
     conns: Vec<Conn>,
     translator: Translator,
     procs: Procs,
+    guard: guard::Guard,
     started: Instant,
     next_scan: Instant,
     ending: Ending,
@@ -167,6 +169,7 @@ struct Started {
     hook: Option<HookDir>,
     blocked: Option<String>,
     root: i32,
+    guard: guard::Guard,
 }
 
 impl Started {
@@ -205,6 +208,8 @@ impl Started {
         // SAFETY: only async-signal-safe calls run between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
+                // Its own process group: what the guard ends if pooltop is killed.
+                nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0))?;
                 sys::die_with_parent(me);
                 Ok(())
             });
@@ -215,11 +220,14 @@ impl Started {
         // The child is reaped through its pidfd, not through `Child`.
         let root = child.id() as i32;
         drop(child);
+        let guard =
+            guard::Guard::start(root).map_err(|e| format!("cannot start the guard: {e}"))?;
         Ok(Started {
             captures,
             hook,
             blocked,
             root,
+            guard,
         })
     }
 }
@@ -231,6 +239,7 @@ impl Watcher {
             hook,
             blocked,
             root,
+            guard,
         } = started;
         let now = Instant::now();
         let mut w = Watcher {
@@ -241,7 +250,8 @@ impl Watcher {
             hook,
             conns: Vec::new(),
             translator: Translator::for_script(script_of(&spec.argv)),
-            procs: Procs::new(root),
+            procs: Procs::new(root, guard.pid()),
+            guard,
             started: now,
             next_scan: now,
             ending: Ending::Running,
@@ -262,6 +272,10 @@ impl Watcher {
             .add(&mut w.outbox, root, Some(name), Some(Role::Main));
         if let Some(reason) = blocked {
             w.report_hook(false, reason);
+        }
+        // Commands sent right after `Watch` were read with it.
+        while let Ok(Some(cmd)) = w.link_rx.next_frame::<Command>() {
+            w.on_command(&cmd);
         }
         w
     }
@@ -298,6 +312,7 @@ impl Watcher {
 
     fn finish(&mut self) {
         self.procs.kill_unseen_children();
+        self.guard.release();
         self.drain_everything();
         let status = self
             .procs
@@ -504,7 +519,7 @@ impl Watcher {
             let fill = self.link_rx.fill(self.outbox.fd().as_raw_fd());
             loop {
                 match self.link_rx.next_frame::<Command>() {
-                    Ok(Some(cmd)) => self.on_command(cmd),
+                    Ok(Some(cmd)) => self.on_command(&cmd),
                     Ok(None) => break,
                     Err(_) => return self.link_gone(),
                 }
@@ -522,8 +537,8 @@ impl Watcher {
         self.begin_end(libc::SIGTERM, "pooltop's front end has gone");
     }
 
-    fn on_command(&mut self, cmd: Command) {
-        match cmd {
+    fn on_command(&mut self, cmd: &Command) {
+        match *cmd {
             Command::Shutdown => self.begin_end(libc::SIGTERM, "pooltop quit"),
             Command::Signal { pid, signal } => {
                 self.procs.signal(pid, signal);

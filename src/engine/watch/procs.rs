@@ -46,6 +46,8 @@ impl Proc {
 pub struct Procs {
     pub root: i32,
     me: i32,
+    /// pooltop's own guard process: a child of the watcher, not of the command.
+    guard: i32,
     pub table: BTreeMap<i32, Proc>,
     /// The root's exit code once it has exited.
     pub root_code: Option<i32>,
@@ -60,10 +62,11 @@ pub struct Exit {
 }
 
 impl Procs {
-    pub fn new(root: i32) -> Procs {
+    pub fn new(root: i32, guard: i32) -> Procs {
         Procs {
             root,
             me: std::process::id() as i32,
+            guard,
             table: BTreeMap::new(),
             root_code: None,
         }
@@ -84,7 +87,7 @@ impl Procs {
         name: Option<String>,
         role: Option<Role>,
     ) -> bool {
-        if self.table.contains_key(&pid) {
+        if self.table.contains_key(&pid) || pid == self.guard {
             return false;
         }
         let ppid = tree::ppid_of(pid).unwrap_or(0);
@@ -294,6 +297,7 @@ impl Procs {
     pub fn kill_unseen_children(&mut self) {
         for pid in tree::children_of(self.me) {
             if !self.table.contains_key(&pid)
+                && pid != self.guard
                 && let Ok(fd) = PidFd::open(pid)
             {
                 let _ = fd.send_signal(libc::SIGKILL);
