@@ -760,3 +760,81 @@ fn a_killed_main_process_is_reaped_and_shown_gone_and_r_restarts() {
     session.writer.write_all(b"q").expect("quit");
     assert!(exits(&mut session.child));
 }
+
+/// The interpreter `python3` runs (past a version manager's shim).
+fn python() -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is on every machine here");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `pooltop assets/python/q5_pool_map.py`: the real pool's ten workers with their PIDs,
+/// the script's result, and `q` leaves a clean terminal and no process.
+#[test]
+fn watching_q5_shows_ten_workers_and_the_result_and_quits_clean() {
+    let script = format!(
+        "{}/assets/python/q5_pool_map.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        master: _master,
+    } = open(&[script.as_str()], 50, 140);
+    let names: Vec<String> = (1..=10).map(|n| format!("ForkPoolWorker-{n}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let text = screen.wait_for("ten workers and the result", |s| {
+        pids_of(s, &names).len() == 10
+            && s.contains("[1000, 1331, 1728, 125, 64, 27]")
+            && s.contains("exited with status 0")
+    });
+    let mut pids = pids_of(&text, &names);
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 10, "ten distinct PIDs:\n{text}");
+    assert!(pids.iter().all(|p| *p > 1));
+    let main = row_of(&text, "MainProcess")
+        .expect("the script's main process")
+        .0;
+    assert!(main > 1);
+    writer.write_all(b"q").expect("q");
+    assert!(exits(&mut child), "pooltop quits");
+    assert!(gave_back(&screen.restored()), "terminal restored");
+    pids.push(main);
+    assert_all_gone(&pids, Duration::from_secs(5));
+}
+
+/// `q` on a watched program still running ends its whole tree and says what it ended.
+#[test]
+fn q_ends_a_running_watched_tree_and_says_so() {
+    let py = python();
+    let code = "import multiprocessing as mp, time\n\
+                def f(x):\n    time.sleep(60)\n\
+                if __name__ == '__main__':\n    \
+                    with mp.Pool(2) as p:\n        p.map(f, range(4))\n";
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        master: _master,
+    } = open(&["watch", "--", py.as_str(), "-c", code], 40, 120);
+    let text = screen.wait_for("two busy workers", |s| {
+        pids_of(s, &["ForkPoolWorker-1", "ForkPoolWorker-2"]).len() == 2 && s.contains("f(")
+    });
+    let mut pids = pids_of(
+        &text,
+        &["MainProcess", "ForkPoolWorker-1", "ForkPoolWorker-2"],
+    );
+    assert_eq!(pids.len(), 3, "{text}");
+    let mark = screen.mark();
+    writer.write_all(b"q").expect("q");
+    assert!(exits(&mut child), "pooltop quits");
+    let said = screen.written_after(mark, |t| t.contains("pooltop: ended"));
+    assert!(said.contains("pooltop: ended"), "{said}");
+    assert!(said.contains("SIGTERM to MainProcess"), "{said}");
+    pids.sort_unstable();
+    assert_all_gone(&pids, Duration::from_secs(5));
+}
