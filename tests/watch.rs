@@ -563,3 +563,31 @@ fn a_killed_pooltop_leaves_no_process() {
     let seen: Vec<i32> = tree(&events).into_keys().collect();
     assert_all_gone(&seen, Duration::from_secs(10));
 }
+
+/// Leaving `with Pool()` terminates a task still running: lost, and said why.
+/// The program and CPython's output: tests/python/watch/terminate_mid_task.py.
+#[test]
+fn a_task_running_when_the_pool_is_terminated_is_lost_with_that_cause() {
+    let py = python();
+    let script = format!(
+        "{}/tests/python/watch/terminate_mid_task.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let w = watch(&[py.as_str(), script.as_str()]);
+    assert_eq!(w.status, Some(0), "{}", w.stderr);
+    assert_eq!(w.stdout, "ready after terminate: False\n");
+    let lost = of(&w.events, "task_lost");
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(lost[0]["cause"], "pool_terminated");
+    let pool = of(&w.events, "pool_state");
+    assert_eq!(
+        pool.last().map(|p| p["state"].clone()),
+        Some("TERMINATE".into())
+    );
+    assert_eq!(pool.last().map(|p| p["processes"].clone()), Some(2.into()));
+    assert!(
+        w.stderr.contains("ended by the pool's terminate()"),
+        "{}",
+        w.stderr
+    );
+}

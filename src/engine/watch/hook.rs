@@ -189,8 +189,8 @@ struct CallMeta {
 pub struct Translator {
     /// Pools by (owner's PID, the hook's number), as pooltop numbers them.
     pools: HashMap<(i32, String), usize>,
-    /// Each pool's state, by pooltop's number.
-    pool_states: Vec<PoolStateName>,
+    /// Each pool's state and size, by pooltop's number.
+    pool_states: Vec<(PoolStateName, usize)>,
     /// Calls by (owner's PID, CPython's job number).
     calls: HashMap<(i32, String), CallMeta>,
     /// The owner of each job number seen lately, for workers' records (which only name
@@ -204,7 +204,15 @@ pub struct Translator {
     script: Option<PathBuf>,
     /// The task each worker is running: (job, task index) by the worker's PID.
     running: HashMap<i32, (String, String)>,
+    /// Workers' records that came before their call's, by job number.
+    early: HashMap<String, Vec<(i32, Vec<String>)>>,
+    stashed: usize,
 }
+
+/// The most items a `call` is followed by an `items` record for (PROTOCOL.md).
+const MAX_ITEMS: usize = 1000;
+/// Workers' records kept waiting for their call, at most.
+const MAX_STASHED: usize = 100_000;
 
 fn method_kind(method: &str) -> Option<SubmitKind> {
     Some(match method {
@@ -270,8 +278,29 @@ impl Translator {
             }
             "pool" => self.pool(pid, fields),
             "pool_state" => self.pool_state(pid, f(2), f(3)),
-            "call" => self.call(pid, fields),
-            "items" => self.items(pid, fields),
+            "call" => {
+                let mut events = self.call(pid, fields);
+                // A call too long for an `items` record has its tasks' records now.
+                if fields
+                    .get(6)
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0)
+                    > MAX_ITEMS
+                {
+                    events.extend(self.replay(f(3), name_of));
+                }
+                events
+            }
+            "items" => {
+                let mut events = self.items(pid, fields);
+                events.extend(self.replay(f(2), name_of));
+                events
+            }
+            // A worker's record can arrive before its call's (two connections): it waits.
+            "start" | "done" if self.job(f(2)).is_none() => {
+                self.stash(pid, fields);
+                Vec::new()
+            }
             "start" => self.start(pid, f(2), f(3), name_of),
             "done" => self.done(pid, fields, name_of),
             "step" => self.step(f(2), f(3)),
@@ -291,7 +320,8 @@ impl Translator {
         let f = |i: usize| fields.get(i).map_or("", String::as_str);
         let id = self.pools.len();
         self.pools.insert((pid, f(2).to_string()), id);
-        self.pool_states.push(PoolStateName::Run);
+        let processes = f(3).parse().unwrap_or(0);
+        self.pool_states.push((PoolStateName::Run, processes));
         let name = if id == 0 {
             "pool".to_string()
         } else {
@@ -299,7 +329,7 @@ impl Translator {
         };
         vec![EventKind::PoolState {
             id,
-            processes: f(3).parse().unwrap_or(0),
+            processes,
             pool: name,
             state: PoolStateName::Run,
         }]
@@ -314,8 +344,10 @@ impl Translator {
             "TERMINATE" => PoolStateName::Terminate,
             _ => PoolStateName::Run,
         };
+        let mut processes = 0;
         if let Some(s) = self.pool_states.get_mut(id) {
-            *s = state;
+            s.0 = state;
+            processes = s.1;
         }
         let name = if id == 0 {
             "pool".to_string()
@@ -324,7 +356,7 @@ impl Translator {
         };
         vec![EventKind::PoolState {
             id,
-            processes: 0,
+            processes,
             pool: name,
             state,
         }]
@@ -388,6 +420,32 @@ impl Translator {
                 args: Value::Repr(if spread { unpack(args) } else { args.clone() }),
             })
             .collect()
+    }
+
+    /// Keeps a worker's record of a job not known yet (bounded: a job that never comes,
+    /// a call made before pooltop connected, must not hold memory).
+    fn stash(&mut self, pid: i32, fields: &[String]) {
+        if self.stashed < MAX_STASHED {
+            self.stashed += 1;
+            let job = fields.get(2).cloned().unwrap_or_default();
+            self.early
+                .entry(job)
+                .or_default()
+                .push((pid, fields.to_vec()));
+        }
+    }
+
+    /// The records that waited for `job`, now that its call is known.
+    fn replay(&mut self, job: &str, name_of: &dyn Fn(i32) -> String) -> Vec<EventKind> {
+        let Some(waiting) = self.early.remove(job) else {
+            return Vec::new();
+        };
+        self.stashed -= waiting.len();
+        let mut events = Vec::new();
+        for (pid, fields) in waiting {
+            events.extend(self.translate(pid, &fields, name_of));
+        }
+        events
     }
 
     /// The call a worker's record names by CPython's job number.
@@ -482,7 +540,10 @@ impl Translator {
         let Some(meta) = self.job(&job) else {
             return Vec::new();
         };
-        let terminated = self.pool_states.get(meta.pool) == Some(&PoolStateName::Terminate);
+        let terminated = self
+            .pool_states
+            .get(meta.pool)
+            .is_some_and(|s| s.0 == PoolStateName::Terminate);
         let cause = if terminated {
             LostCause::PoolTerminated
         } else if signal.is_some() || ended_by_pooltop {
@@ -619,6 +680,23 @@ mod tests {
         ));
         let failed = t.translate(9, &rec("done\t0\t7\t0\t0\tValueError: no"), &name);
         assert_eq!(failed.len(), 2, "every item of a failed chunk");
+    }
+
+    #[test]
+    fn a_workers_record_before_its_call_waits_for_it() {
+        let mut t = Translator::default();
+        let name = |pid: i32| format!("ForkPoolWorker-{pid}");
+        t.translate(1, &rec("pool\t0\t1\t2\tfork\t-\ts.py\t3"), &name);
+        assert!(t.translate(9, &rec("start\t5\t4\t0"), &name).is_empty());
+        t.translate(1, &rec("call\t1\t1\t4\tapply_async\tslow\t1\t1"), &name);
+        let after_items = t.translate(1, &rec("items\t2\t4\t(1,)"), &name);
+        assert!(matches!(
+            &after_items[..],
+            [EventKind::TaskQueued { task: 0, args: Value::Repr(a), .. }, EventKind::TaskStarted { task: 0, pid: 9, .. }]
+                if a == "1"
+        ));
+        let lost = t.translate(9, &rec("done\t3\t4\t0\t1\t1"), &name);
+        assert_eq!(lost.len(), 1);
     }
 
     #[test]

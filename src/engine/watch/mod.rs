@@ -593,19 +593,25 @@ impl Watcher {
 
     fn read_conns(&mut self, which: &[usize]) {
         let mut closed = Vec::new();
+        let mut batch: Vec<(u64, i32, Vec<String>)> = Vec::new();
         for &i in which {
             let Some(conn) = self.conns.get_mut(i) else {
                 continue;
             };
             let pid = conn.pid;
             match conn.read() {
-                Some(records) => {
-                    for fields in records {
-                        self.on_record(pid, &fields);
-                    }
-                }
+                Some(records) => batch.extend(records.into_iter().map(|fields| {
+                    let t = fields.get(1).and_then(|t| t.parse().ok()).unwrap_or(0);
+                    (t, pid, fields)
+                })),
                 None => closed.push(i),
             }
+        }
+        // Records of several processes, in the order they happened (their monotonic
+        // clock); each process's own stay in its order.
+        batch.sort_by_key(|(t, _, _)| *t);
+        for (_, pid, fields) in batch {
+            self.on_record(pid, &fields);
         }
         closed.sort_unstable();
         for i in closed.into_iter().rev() {

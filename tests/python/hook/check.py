@@ -291,9 +291,11 @@ def run_extra(py):
     q5 = os.path.join(SCRIPTS, 'q5_pool_map.py')
     ref = listen.run([q5, 'spawn'], python=py, hook=False)
     e = []
-    env = dict(os.environ, POOLTOP_HOOK='/nonexistent/hook.sock',
-               PYTHONPATH=listen.HOOK_DIR)
-    gone = listen.run([q5, 'spawn'], python=py, hook=False, env=env)
+    hook_dir = listen.private_hook_dir()
+    env = dict(os.environ, POOLTOP_HOOK='/nonexistent/hook.sock')
+    gone = listen.run([q5, 'spawn'], python=py, hook=False, env=env,
+                      pythonpath_after=[hook_dir])
+    shutil.rmtree(hook_dir, ignore_errors=True)
     if (gone.returncode, gone.stdout, gone.stderr) != (0, ref.stdout, b''):
         e.append('without a listener: rc %s, stdout %r, stderr %r'
                  % (gone.returncode, gone.stdout, gone.stderr[-300:]))

@@ -1,7 +1,8 @@
 """A stand-in for pooltop's side of the watch hook (assets/python/hook/PROTOCOL.md).
 
-Binds a Unix stream socket in a fresh temporary directory, runs a command with
-POOLTOP_HOOK set to it and the hook's folder first on PYTHONPATH, and collects the
+Binds a Unix stream socket in a fresh temporary directory holding a copy of the hook,
+runs a command with POOLTOP_HOOK set to the socket and that folder first on PYTHONPATH
+(as pooltop does), and collects the
 records of every connection, with the PID the kernel gives for its peer (SO_PEERCRED).
 
     python3 tests/python/hook/listen.py [--python PY] [--timeout S] -- script.py [args]
@@ -33,6 +34,14 @@ def unescape(field):
         n = next(it, None)
         out.append({'t': '\t', 'n': '\n', None: '\\'}.get(n, n))
     return ''.join(out)
+
+
+def private_hook_dir():
+    """A fresh 0700 folder holding a copy of the hook, as pooltop makes one for each
+    session (the hook caches its compiled code there)."""
+    tmp = tempfile.mkdtemp(prefix='pooltop-hook-test-')
+    shutil.copy(os.path.join(HOOK_DIR, 'sitecustomize.py'), tmp)
+    return tmp
 
 
 class Conn(object):
@@ -72,13 +81,13 @@ def run(argv, python=None, timeout=60.0, hook=True, env=None, cwd=None, grace=3.
         drain=True, pythonpath_after=None, close_conns=False):
     """Run `[python] + argv` (python defaults to sys.executable) with the hook.
 
-    hook=False runs the same command without POOLTOP_HOOK and without the hook's folder
-    on PYTHONPATH (the reference run). pythonpath_after: folders after the hook's on
+    hook=False runs the same command without POOLTOP_HOOK (unless env has it) and without
+    the hook's folder on PYTHONPATH (the reference run). pythonpath_after: folders after the hook's on
     PYTHONPATH (in both runs). close_conns: close each connection at once (a pooltop
     gone away). drain=False accepts connections but discards
     what they send (a do-nothing listener, for timings)."""
     python = python or sys.executable
-    tmp = tempfile.mkdtemp(prefix='pooltop-hook-test-')
+    tmp = private_hook_dir()
     path = os.path.join(tmp, 'hook.sock')
     lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lst.bind(path)
@@ -86,12 +95,13 @@ def run(argv, python=None, timeout=60.0, hook=True, env=None, cwd=None, grace=3.
     lst.setblocking(False)
     e = dict(os.environ if env is None else env)
     for k in ('POOLTOP_HOOK', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP'):
-        e.pop(k, None)
+        if env is None or k != 'POOLTOP_HOOK':
+            e.pop(k, None)
     e['PYTHONUNBUFFERED'] = '1'
     path_dirs = list(pythonpath_after or [])
     if hook:
         e['POOLTOP_HOOK'] = path
-        path_dirs.insert(0, HOOK_DIR)
+        path_dirs.insert(0, tmp)
     if path_dirs:
         e['PYTHONPATH'] = os.pathsep.join(path_dirs)
     sel = selectors.DefaultSelector()
