@@ -565,7 +565,7 @@ fn a_killed_pooltop_leaves_no_process() {
 }
 
 /// Leaving `with Pool()` terminates a task still running: lost, and said why.
-/// The program and CPython's output: tests/python/watch/terminate_mid_task.py.
+/// The program and CPython's output: `tests/python/watch/terminate_mid_task.py`.
 #[test]
 fn a_task_running_when_the_pool_is_terminated_is_lost_with_that_cause() {
     let py = python();

@@ -1,17 +1,22 @@
 # pooltop's watch hook: reports to pooltop what only CPython knows about a program's
 # multiprocessing pools and processes. The protocol is PROTOCOL.md beside this file.
 #
-# pooltop puts this file's folder first on PYTHONPATH and sets POOLTOP_HOOK to the path
-# of a Unix stream socket. Without POOLTOP_HOOK, or on a Python older than 3.9, the hook
-# does nothing but chain to the sitecustomize it shadows. With it, it only adds a finder
-# to sys.meta_path: multiprocessing is patched once the program imports it.
+# pooltop puts this file's folder (private, fresh for each session) first on PYTHONPATH
+# and sets POOLTOP_HOOK to the path of a Unix stream socket. Without POOLTOP_HOOK, or on
+# a Python older than 3.9, the hook does nothing but chain to the sitecustomize it
+# shadows. With it, it adds a finder to sys.meta_path and nothing else: the hook proper
+# (_SRC below, kept as text so that a process that never imports multiprocessing does
+# not even compile it) is loaded at the first import of a multiprocessing module it
+# patches, and patches it.
 #
 # How it patches: a few functions of multiprocessing (Pool.map, ApplyResult.get,
 # Process.start, the pool worker's loop, ...) are compiled again from CPython's own
-# source with calls to this hook added around their bodies. The new functions keep
+# source with calls to the hook added around their bodies. The new functions keep
 # their module, name, qualname, file and line numbers, so a traceback through them
 # reads exactly as without the hook, and a spawn or forkserver child that unpickles
-# multiprocessing.pool.worker by name gets the patched worker too.
+# multiprocessing.pool.worker by name gets the patched worker too. The compiled code
+# (the hook's and the patched functions') is cached with marshal in __pycache__ beside
+# this file, so that each new process of the session loads it instead.
 #
 # This file must stay parseable by Python 2.7 and 3.6+ (no f-strings, no keyword-only
 # arguments, no nonlocal): on those it only chains.
@@ -72,8 +77,82 @@ def _pooltop_chain():
     globals()['_pooltop_chained'] = mod
 
 
-# ---------------------------------------------------------------------------------
-# The hook proper (Python 3.9+). Everything below only runs when POOLTOP_HOOK is set.
+_WATCH = ('multiprocessing.pool', 'multiprocessing.process', 'multiprocessing.popen_fork',
+          'multiprocessing.popen_forkserver', 'multiprocessing.forkserver',
+          'multiprocessing.resource_tracker')
+_pooltop = {}     # 'ns': the hook's namespace, once loaded
+
+
+def _pooltop_ns():
+    """The hook proper, loaded (from the cache, or compiled from _SRC) on first use."""
+    ns = _pooltop.get('ns')
+    if ns is not None or 'tried' in _pooltop:
+        return ns
+    _pooltop['tried'] = True          # a failure is not tried again
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    path = _os.path.join(here, '__pycache__',
+                         'pooltop-hook.%s.bin' % _sys.implementation.cache_tag)
+    data = None
+    try:
+        import marshal
+        with open(path, 'rb') as f:
+            data = marshal.loads(f.read())
+        if data.get('src') != _SRC or data.get('version') != _sys.version:
+            data = None
+    except Exception:
+        data = None
+    if data is None:
+        code = compile('\n' * (_SRC_LINE - 1) + _SRC, __file__, 'exec', 0, True)
+        data = {'src': _SRC, 'version': _sys.version, 'body': code, 'mods': {},
+                'dirty': True}
+    mod = type(_sys)('_pooltop_hook')
+    mod.__file__ = __file__
+    exec(data['body'], mod.__dict__)
+    mod.__dict__['_setup'](data, path)
+    ns = _pooltop['ns'] = mod.__dict__
+    return ns
+
+
+class _PooltopFinder(object):
+    """On sys.meta_path: at the import of a multiprocessing module the hook patches,
+    loads the hook and lets it wrap the module's loader."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in _WATCH:
+            return None
+        try:
+            ns = _pooltop_ns()
+            return ns['_find_spec'](self, name, path, target) if ns else None
+        except Exception:
+            return None
+
+    def invalidate_caches(self):
+        pass
+
+
+def _pooltop_call(name):
+    ns = _pooltop.get('ns')
+    if ns is not None:
+        try:
+            ns[name]()
+        except BaseException:
+            pass
+
+
+def _pooltop_install():
+    import atexit
+    _os.register_at_fork(
+        before=lambda: _pooltop_call('_before_fork'),
+        after_in_child=lambda: _pooltop_call('_after_fork_child'))
+    atexit.register(_pooltop_call, '_at_exit')
+    _sys.meta_path.insert(0, _PooltopFinder())
+    if [n for n in _WATCH if n in _sys.modules]:
+        _pooltop_ns()
+
+
+_SRC = r'''
+import os as _os
+import sys as _sys
 
 _path = None          # the socket's path
 _sock = None          # our connection, opened at the first flush
@@ -1026,16 +1105,18 @@ def _find_code(code, name, line):
     return None
 
 
-def _instrument(module, lines, filename, clsname, fname, key):
+def _compile_patched(module, lines, filename, clsname, fname, key):
+    """The code of CPython's function `fname` (of class `clsname`) with the hook's
+    calls added, compiled from its source lines; None where that cannot be done."""
     import _ast as A
     owner = module if clsname is None else module.__dict__.get(clsname)
     if owner is None:
-        return
+        return None
     raw = owner.__dict__.get(fname)
     fn = getattr(raw, '__func__', raw)
     code = getattr(fn, '__code__', None)
     if code is None or code.co_flags & 0x2a0 or code.co_freevars:
-        return          # generators, coroutines, closures: leave alone
+        return None     # generators, coroutines, closures: leave alone
     start = code.co_firstlineno
     seen = []
     _code_lines(code, seen)
@@ -1044,7 +1125,7 @@ def _instrument(module, lines, filename, clsname, fname, key):
     while d < len(lines) and not lines[d].lstrip().startswith('def '):
         d += 1
     if d >= len(lines):
-        return
+        return None
     ind = _indent(lines[d])
     while end < len(lines):
         ln = lines[end]
@@ -1055,25 +1136,33 @@ def _instrument(module, lines, filename, clsname, fname, key):
     block = ''.join(lines[start - 1:end])
     if clsname is None:
         if ind != 0:
-            return
+            return None
         text = '\n' * (start - 1) + block
     else:
         if start < 2 or ind == 0:
-            return
+            return None
         text = '\n' * (start - 2) + 'class %s:\n' % clsname + block
     tree = compile(text, filename, 'exec', A.PyCF_ONLY_AST, True)
     fdef = tree.body[0] if clsname is None else tree.body[0].body[0]
     if not isinstance(fdef, A.FunctionDef) or fdef.name != fname:
-        return
+        return None
     if key == 'worker':
         ok = _wrap_worker(A, fdef)
     else:
         ok = _wrap_body(A, fdef, key)
     if not ok:
-        return
-    newcode = _find_code(compile(tree, filename, 'exec', 0, True), fname, start)
-    if newcode is None or newcode.co_freevars:
-        return
+        return None
+    new = _find_code(compile(tree, filename, 'exec', 0, True), fname, start)
+    if new is None or new.co_freevars or new.co_argcount != code.co_argcount:
+        return None
+    return new
+
+
+def _install_patched(module, clsname, fname, newcode):
+    """Replace the function by one running newcode, alike in all else."""
+    owner = module if clsname is None else module.__dict__.get(clsname)
+    raw = owner.__dict__.get(fname)
+    fn = getattr(raw, '__func__', raw)
     new = type(fn)(newcode, module.__dict__, fname, fn.__defaults__, None)
     new.__kwdefaults__ = fn.__kwdefaults__
     new.__qualname__ = fn.__qualname__
@@ -1093,6 +1182,33 @@ def _instrument(module, lines, filename, clsname, fname, key):
             setattr(owner, k, new_raw)
 
 
+# --- the cache: this body's code and the patched functions' code, marshalled beside
+# the hook (in pooltop's private folder), so that each new process (a spawned worker)
+# loads them instead of compiling them again
+
+_cache = {}
+_cache_path = [None]
+
+
+def _save_cache():
+    path = _cache_path[0]
+    if not path or not _cache.get('dirty'):
+        return
+    try:
+        import marshal
+        data = dict((k, v) for k, v in _cache.items() if k != 'dirty')
+        d = _os.path.dirname(path)
+        if not _os.path.isdir(d):
+            _os.mkdir(d, 0o700)
+        tmp = '%s.%d.tmp' % (path, _os.getpid())
+        with open(tmp, 'wb') as f:
+            f.write(marshal.dumps(data))
+        _os.replace(tmp, path)
+        _cache['dirty'] = False
+    except Exception:
+        pass
+
+
 def _patch(name, module):
     plan = _PLAN.get(name)
     if not plan or getattr(module, '_pooltop_', None) is not None:
@@ -1107,23 +1223,42 @@ def _patch(name, module):
                 threading.__file__,
                 __file__[:-1] if __file__.endswith('.pyc') else __file__,
             ])
-        src = module.__loader__.get_source(name)
         filename = module.__file__
-        if not src or not filename:
-            return
-        lines = src.splitlines(True)
+        st = _os.stat(filename)
+        stamp = (filename, st.st_mtime_ns, st.st_size)
+        mods = _cache.setdefault('mods', {})
+        known = mods.get(name)
+        if known is not None and known[0] == stamp:
+            codes = known[1]
+        else:
+            src = module.__loader__.get_source(name)
+            if not src:
+                return
+            lines = src.splitlines(True)
+            codes = {}
+            for clsname, fname, key in plan:
+                try:
+                    codes[(clsname or '', fname)] = _compile_patched(
+                        module, lines, filename, clsname, fname, key)
+                except Exception:
+                    codes[(clsname or '', fname)] = None
+            mods[name] = (stamp, codes)
+            _cache['dirty'] = True
         module._pooltop_ = _api
         for clsname, fname, key in plan:
-            try:
-                _instrument(module, lines, filename, clsname, fname, key)
-            except Exception:
-                pass
+            code = codes.get((clsname or '', fname))
+            if code is not None:
+                try:
+                    _install_patched(module, clsname, fname, code)
+                except Exception:
+                    pass
         if name == 'multiprocessing.pool':
             for n in ('mapstar', 'starmapstar', 'ThreadPool', 'MapResult'):
                 if hasattr(module, n):
                     _mp[n] = getattr(module, n)
         elif name == 'multiprocessing.process':
             _mp['BaseProcess'] = getattr(module, 'BaseProcess', None)
+        _save_cache()
     except Exception:
         pass
 
@@ -1153,43 +1288,34 @@ class _Loader(object):
         return getattr(self._inner, name)
 
 
-class _Finder(object):
-    """On sys.meta_path: notices the import of the multiprocessing modules we patch."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name not in _PLAN:
-            return None
-        try:
-            for f in _sys.meta_path:
-                if f is self or isinstance(f, _Finder):
-                    continue
-                find = getattr(f, 'find_spec', None)
-                if find is None:
-                    continue
-                spec = find(name, path, target)
-                if spec is None:
-                    continue
-                if spec.loader is None or not hasattr(spec.loader, 'exec_module'):
-                    return None
-                spec.loader = _Loader(spec.loader, name)
-                return spec
-        except Exception:
-            pass
+def _find_spec(finder, name, path, target):
+    """The spec the other finders give, its loader wrapped to patch the module."""
+    if name not in _PLAN:
         return None
-
-    def invalidate_caches(self):
-        pass
+    for f in _sys.meta_path:
+        if f is finder or isinstance(f, type(finder)):
+            continue
+        find = getattr(f, 'find_spec', None)
+        if find is None:
+            continue
+        spec = find(name, path, target)
+        if spec is None:
+            continue
+        if spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            return None
+        spec.loader = _Loader(spec.loader, name)
+        return spec
+    return None
 
 
 class _Api(object):
     pass
 
 
-def _pooltop_install():
+def _setup(cache, cache_path):
     global _path, _lock, _tls, _now, _ident, _NOSIG, _api
     import time
     import _thread
-    import atexit
     _path = _os.environ['POOLTOP_HOOK']
     _lock = _thread.allocate_lock()
     _tls = _thread._local()
@@ -1199,12 +1325,14 @@ def _pooltop_install():
     api = _Api()
     api.e, api.r, api.x, api.ws, api.wd = _e, _r, _x, _w_start, _w_done
     _api = api
-    _os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
-    atexit.register(_at_exit)
-    already = [n for n in _PLAN if n in _sys.modules]
-    _sys.meta_path.insert(0, _Finder())
-    for n in already:
-        _patch(n, _sys.modules[n])
+    _cache.update(cache)
+    _cache_path[0] = cache_path
+    for n in _PLAN:
+        if n in _sys.modules:
+            _patch(n, _sys.modules[n])
+    _save_cache()
+'''
+_SRC_LINE = _sys._getframe().f_lineno - _SRC.count('\n') - 1
 
 
 try:
