@@ -24,3 +24,11 @@ shot speedup.svg --lesson speedup --after end --keys vvv
 shot threads-vs-processes.svg --lesson q2-threads-vs-processes --after end --keys vvv
 shot start-methods.svg --lesson start-methods --after end --keys vvvv
 shot lesson-picker.svg workshop --after 0 --keys 'L↓↓'
+
+# Watch mode: real Python programs from assets/python/, run by python3.
+watch() { local file=$1; shift; (cd "$here/.." && "$pooltop" watch --screenshot "$here/$file" "$@"); echo "screenshots/$file"; }
+watch watch-imap.svg --after 1.5s -- assets/python/imap_vs_imap_unordered.py
+watch watch-worker-killed.svg --after 1.5s -- assets/python/worker_killed.py
+watch watch-q5-forkserver.svg --after end -- assets/python/q5_pool_map.py forkserver
+py=$(python3 -c 'import sys; print(sys.executable)')
+watch watch-no-hook.svg --refresh 200 --after 0.5s -- "$py" -I assets/python/maxtasksperchild.py

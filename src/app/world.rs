@@ -559,6 +559,10 @@ impl World {
     fn on_process(&mut self, kind: EventKind) {
         match kind {
             EventKind::Loaded { pid, ppid, .. } => {
+                // A watched command's clock starts with it (a scenario's at its first line).
+                if self.scenario.watch.is_some() {
+                    self.run.started_at.get_or_insert(self.run.now);
+                }
                 self.add_proc("MainProcess".into(), pid, ppid, Role::Main);
                 if let Some(p) = self.proc_mut(pid) {
                     p.state = ProcState::Running;

@@ -143,7 +143,13 @@ pub fn run(scenario: &Scenario, cap: &Capture, refresh: Duration) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = press(&mut rt, &cap.after.keys())
+    // A watched command started with the dashboard: no key is needed to run it.
+    let run_keys = if scenario.watch.is_some() {
+        String::new()
+    } else {
+        cap.after.keys()
+    };
+    let result = press(&mut rt, &run_keys)
         .and_then(|()| run_to(&mut rt, &cap.after))
         .and_then(|()| press(&mut rt, &cap.keys));
     let svg = render_svg(&rt.app);

@@ -260,16 +260,23 @@ impl Watcher {
             link_lost: false,
             give_up: false,
         };
-        let name = spec.argv.join(" ");
+        let name = tree::short(&tree::program_name(&spec.argv));
         w.outbox.emit(EventKind::Loaded {
-            scenario: name.clone(),
+            scenario: spec.argv.join(" "),
             pid: root,
             ppid: std::process::id() as i32,
             steps: 0,
             start_method: StartMethod::default(),
         });
         w.procs
-            .add(&mut w.outbox, root, Some(name), Some(Role::Main));
+            .add(&mut w.outbox, root, Some(name.clone()), Some(Role::Main));
+        // `loaded` names the main process `MainProcess`, as Python would: until the hook
+        // says so, it is its command line.
+        w.outbox.emit(EventKind::Named {
+            pid: root,
+            name,
+            role: Role::Main,
+        });
         if let Some(reason) = blocked {
             w.report_hook(false, reason);
         }

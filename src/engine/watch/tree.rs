@@ -49,12 +49,23 @@ pub fn cmdline(pid: i32) -> Option<String> {
 
 fn full_cmdline(pid: i32) -> Option<String> {
     let bytes = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let text: String = String::from_utf8_lossy(&bytes)
-        .split('\0')
-        .filter(|a| !a.is_empty())
+    let text = String::from_utf8_lossy(&bytes);
+    let args: Vec<&str> = text.split('\0').filter(|a| !a.is_empty()).collect();
+    (!args.is_empty()).then(|| program_name(&args))
+}
+
+/// A command line with its program by file name, as `ps -o comm` shows it: `python3 x.py`,
+/// not the interpreter's whole path.
+pub fn program_name<S: AsRef<str>>(argv: &[S]) -> String {
+    let mut words = argv.iter().map(AsRef::as_ref);
+    let Some(program) = words.next() else {
+        return String::new();
+    };
+    let program = program.rsplit('/').next().unwrap_or(program);
+    std::iter::once(program)
+        .chain(words)
         .collect::<Vec<_>>()
-        .join(" ");
-    (!text.is_empty()).then_some(text)
+        .join(" ")
 }
 
 /// A command line short enough to name a process in the table.

@@ -35,8 +35,14 @@ impl Width {
         }
     }
 
-    fn columns(self) -> Vec<(&'static str, Constraint)> {
-        let name = if self == Width::Wide { 18 } else { 16 };
+    /// The columns at this width; a wide table lets NAME grow to its longest name
+    /// (`ForkServerPoolWorker-10`), up to 24 cells.
+    fn columns(self, longest: usize) -> Vec<(&'static str, Constraint)> {
+        let name = if self == Width::Wide {
+            longest.clamp(18, 24) as u16
+        } else {
+            16
+        };
         [
             Some(("NAME", Constraint::Length(name))),
             Some(("PID", Constraint::Length(7))),
@@ -189,7 +195,13 @@ impl Widget for &Processes<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
         let w = Width::of(area);
-        let cols = w.columns();
+        let longest = app
+            .world
+            .rows()
+            .map(|p| p.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        let cols = w.columns(longest);
         let names: Vec<&'static str> = cols.iter().map(|c| c.0).collect();
         let mut rows: Vec<Row> = self.all_workers(w, &names).into_iter().collect();
         rows.extend(app.world.rows().map(|p| self.process(p, &names)));

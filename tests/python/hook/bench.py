@@ -1,7 +1,9 @@
 """Overhead of the hook: a Pool(2).map timed inside the script, with the hook (and a
 do-nothing listener that reads and discards) and without it, runs interleaved.
 
-    python3 tests/python/hook/bench.py [--python PY] [--runs N] [--method fork]
+    python3 tests/python/hook/bench.py [--python PY] [--runs N] [--method fork] [--tick S]
+
+--tick S: the listener reads every S seconds instead of as soon as data comes.
 
 Two workloads: 100,000 trivial tasks with chunksize=1, and 1,000 tasks of ~1 ms CPU.
 Prints the median of each and the ratio.
@@ -38,7 +40,7 @@ if __name__ == "__main__":
 
 def main():
     args = sys.argv[1:]
-    python, runs, method = sys.executable, 7, 'fork'
+    python, runs, method, tick = sys.executable, 7, 'fork', 0.0
     while args:
         a = args.pop(0)
         if a == '--python':
@@ -47,6 +49,8 @@ def main():
             runs = int(args.pop(0))
         elif a == '--method':
             method = args.pop(0)
+        elif a == '--tick':
+            tick = float(args.pop(0))
     path = '/tmp/pooltop_hook_bench.py'
     with open(path, 'w') as fh:
         fh.write(SCRIPT)
@@ -55,7 +59,7 @@ def main():
         for i in range(runs):
             for hook in ((True, False) if i % 2 == 0 else (False, True)):
                 r = listen.run([path, kind, method], python=python, hook=hook,
-                               drain=False, timeout=300)
+                               drain=False, timeout=300, tick=tick)
                 assert r.returncode == 0, r.stderr
                 times[hook].append(float(r.stdout.split()[-1]))
         h, n = statistics.median(times[True]), statistics.median(times[False])

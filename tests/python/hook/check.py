@@ -48,7 +48,7 @@ EXPECT = {
     'plain.py': {'conns': 0},
 }
 
-MIN_FIELDS = {'hello': 4, 'pool': 8, 'pool_state': 4, 'call': 8, 'items': 3, 'start': 4,
+MIN_FIELDS = {'hello': 5, 'pool': 8, 'pool_state': 4, 'call': 8, 'items': 3, 'start': 4,
               'done': 5, 'step': 5, 'step_done': 6, 'process': 7, 'process_start': 4,
               'reaped': 4}
 
@@ -142,6 +142,8 @@ def check_records(r, script, method, errors):
         roles[role] += 1
         if role == 'pool_worker' and c.pid not in started:
             errors.append('pool worker %d is no process_start of main' % c.pid)
+        if role == 'pool_worker' and (len(c.hello) < 5 or c.hello[4] != str(r.main_pid)):
+            errors.append('pool worker %d names parent %r' % (c.pid, c.hello[4:]))
         if role not in ('main', 'pool_worker', 'process', 'forkserver', 'resource_tracker',
                         'other'):
             errors.append('unknown role %r' % role)
@@ -362,40 +364,43 @@ def main():
                     jobs[(py, s, m)] = ex.submit(run_one, py, s, m)
             jobs[(py, 'extra', '')] = ex.submit(run_extra, py)
     passed = failed = 0
-    cols = ['%s %s' % (version_of(py), m) for py in pys for m in methods]
-    w = max(len(s) for s in scripts + ['-I, chain, no listener']) + 2
-    print(''.ljust(w) + ' '.join(c.ljust(16) for c in cols))
     details = []
+    w = max(len(s) for s in scripts + ['-I, chain, no listener']) + 2
+    print('%s%s' % (''.ljust(w), ' '.join(version_of(py).ljust(24) for py in pys)))
+    print('%s%s' % (''.ljust(w), ' '.join('/'.join(methods).ljust(24) for py in pys)))
     for s in scripts:
         row = s.ljust(w)
         for py in pys:
+            cells = []
             for m in methods:
                 f = jobs.get((py, s, m))
                 if f is None:
-                    row += '-'.ljust(17)
+                    cells.append('-')
                     continue
                 errs = f.result()
                 if errs:
                     failed += 1
-                    row += 'FAIL'.ljust(17)
+                    cells.append('FAIL')
                     details.append('%s %s %s:\n  %s' % (version_of(py), m, s,
                                                         '\n  '.join(errs)))
                 else:
                     passed += 1
-                    row += 'ok'.ljust(17)
+                    cells.append('ok')
+            row += '/'.join(cells).ljust(25)
         print(row)
     row = '-I, chain, no listener'.ljust(w)
     for py in pys:
         res = jobs[(py, 'extra', '')].result()
+        cells = []
         for name, errs in sorted(res.items()):
-            details.append('%s %s: %s' % (version_of(py), name, 'ok' if not errs else 'FAIL'))
             if errs:
                 failed += 1
+                cells.append('FAIL')
                 details.append('%s %s:\n  %s' % (version_of(py), name, '\n  '.join(errs)))
             else:
                 passed += 1
-        cell = 'ok' if not any(res.values()) else 'FAIL'
-        row += cell.ljust(17 * len(methods))
+                cells.append('ok')
+        row += '/'.join(cells).ljust(25)
     print(row)
     for d in details:
         print(d)

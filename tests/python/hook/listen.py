@@ -78,12 +78,13 @@ class Run(object):
 
 
 def run(argv, python=None, timeout=60.0, hook=True, env=None, cwd=None, grace=3.0,
-        drain=True, pythonpath_after=None, close_conns=False):
+        drain=True, pythonpath_after=None, close_conns=False, tick=0.0):
     """Run `[python] + argv` (python defaults to sys.executable) with the hook.
 
     hook=False runs the same command without POOLTOP_HOOK (unless env has it) and without
     the hook's folder on PYTHONPATH (the reference run). pythonpath_after: folders after the hook's on
-    PYTHONPATH (in both runs). close_conns: close each connection at once (a pooltop
+    PYTHONPATH (in both runs). tick: sleep this long between reads (a reader polling
+    on a timer lets the kernel batch writes, rather than waking at each). close_conns: close each connection at once (a pooltop
     gone away). drain=False accepts connections but discards
     what they send (a do-nothing listener, for timings)."""
     python = python or sys.executable
@@ -136,6 +137,8 @@ def run(argv, python=None, timeout=60.0, hook=True, env=None, cwd=None, grace=3.
             break
         if ended is not None and now - ended > grace + 5:
             break
+        if tick:
+            time.sleep(tick)
         for key, _ in sel.select(0.05):
             if key.fileobj is lst:
                 while True:
