@@ -204,6 +204,8 @@ pub struct Translator {
     script: Option<PathBuf>,
     /// The task each worker is running: (job, task index) by the worker's PID.
     running: HashMap<i32, (String, String)>,
+    /// Each pool worker's pool owner (its `hello`'s `parent`).
+    owners: HashMap<i32, i32>,
     /// Workers' records that came before their call's, by job number.
     early: HashMap<String, Vec<(i32, Vec<String>)>>,
     stashed: usize,
@@ -211,6 +213,8 @@ pub struct Translator {
 
 /// The most items a `call` is followed by an `items` record for (PROTOCOL.md).
 const MAX_ITEMS: usize = 1000;
+/// Task numbers set aside for a call of unknown length (an `imap` over a generator).
+const UNKNOWN_LEN: usize = 1 << 20;
 /// Workers' records kept waiting for their call, at most.
 const MAX_STASHED: usize = 100_000;
 
@@ -268,6 +272,9 @@ impl Translator {
         match f(0) {
             "hello" => {
                 let role = role_of(f(3));
+                if let Ok(parent) = f(4).parse::<i32>() {
+                    self.owners.insert(pid, parent);
+                }
                 // Python calls its helpers `MainProcess` too: pooltop says what they are.
                 let name = match role {
                     Role::Forkserver => "fork server".to_string(),
@@ -297,7 +304,7 @@ impl Translator {
                 events
             }
             // A worker's record can arrive before its call's (two connections): it waits.
-            "start" | "done" if self.job(f(2)).is_none() => {
+            "start" | "done" if self.job(pid, f(2)).is_none() => {
                 self.stash(pid, fields);
                 Vec::new()
             }
@@ -370,19 +377,22 @@ impl Translator {
         let Some(&pool) = self.pools.get(&(pid, f(2).to_string())) else {
             return Vec::new();
         };
-        let len: usize = f(6).parse().unwrap_or(0);
+        // `?`: an imap over an iterable of unknown length. Its tasks are numbered as they
+        // start, within a block of numbers set aside for it.
+        let known: Option<usize> = f(6).parse().ok();
+        let len = known.unwrap_or(0);
         let chunksize: usize = f(7).parse().unwrap_or(1).max(1);
         let meta = CallMeta {
             call: self.next_call,
             pool,
             task_base: self.next_task,
-            len,
+            len: known.unwrap_or(UNKNOWN_LEN),
             chunksize,
             method,
             func: f(5).to_string(),
         };
         self.next_call += 1;
-        self.next_task += len as u64;
+        self.next_task += meta.len as u64;
         let call = meta.call;
         self.calls.insert((pid, f(3).to_string()), meta);
         self.job_owner.insert(f(3).to_string(), pid);
@@ -448,9 +458,13 @@ impl Translator {
         events
     }
 
-    /// The call a worker's record names by CPython's job number.
-    fn job(&self, job: &str) -> Option<&CallMeta> {
-        let owner = self.job_owner.get(job)?;
+    /// The call a worker's record names by CPython's job number, which counts per pool
+    /// owner: the worker's owner as its `hello` said, else the newest owner of that job.
+    fn job(&self, worker: i32, job: &str) -> Option<&CallMeta> {
+        let owner = self
+            .owners
+            .get(&worker)
+            .or_else(|| self.job_owner.get(job))?;
         self.calls.get(&(*owner, job.to_string()))
     }
 
@@ -471,7 +485,7 @@ impl Translator {
         i: &str,
         name_of: &dyn Fn(i32) -> String,
     ) -> Vec<EventKind> {
-        let Some(meta) = self.job(job) else {
+        let Some(meta) = self.job(pid, job) else {
             return Vec::new();
         };
         let items = Self::span(meta, i);
@@ -492,7 +506,7 @@ impl Translator {
     ) -> Vec<EventKind> {
         let f = |i: usize| fields.get(i).map_or("", String::as_str);
         self.running.remove(&pid);
-        let Some(meta) = self.job(f(2)) else {
+        let Some(meta) = self.job(pid, f(2)) else {
             return Vec::new();
         };
         let items = Self::span(meta, f(3));
@@ -537,7 +551,7 @@ impl Translator {
         let Some((job, i)) = self.running.remove(&pid) else {
             return Vec::new();
         };
-        let Some(meta) = self.job(&job) else {
+        let Some(meta) = self.job(pid, &job) else {
             return Vec::new();
         };
         let terminated = self
