@@ -838,3 +838,36 @@ fn q_ends_a_running_watched_tree_and_says_so() {
     pids.sort_unstable();
     assert_all_gone(&pids, Duration::from_secs(5));
 }
+
+/// `k` on "all workers" of a watched pool: SIGKILL through each worker's pidfd; their
+/// running tasks are lost, and the screen says CPython's pool will wait for ever.
+#[test]
+fn k_kills_a_watched_pools_workers_and_their_tasks_are_lost() {
+    let py = python();
+    let code = "import multiprocessing as mp, time\n\
+                def f(x):\n    time.sleep(60)\n\
+                if __name__ == '__main__':\n    \
+                    with mp.Pool(2) as p:\n        p.map(f, range(4), chunksize=1)\n";
+    let Session {
+        mut child,
+        mut writer,
+        screen,
+        master: _master,
+    } = open(&["watch", "--", py.as_str(), "-c", code], 40, 120);
+    let text = screen.wait_for("two busy workers", |s| {
+        pids_of(s, &["ForkPoolWorker-1", "ForkPoolWorker-2"]).len() == 2 && s.contains("2 busy")
+    });
+    let workers = pids_of(&text, &["ForkPoolWorker-1", "ForkPoolWorker-2"]);
+    writer.write_all(b"k").expect("k");
+    let text = screen.wait_for("the lost tasks", |s| {
+        s.contains("CPython's Pool will wait for it forever")
+    });
+    assert!(text.contains("killed by SIGKILL"), "{text}");
+    assert!(wait_until(Duration::from_secs(5), || workers
+        .iter()
+        .all(|p| !alive(*p))));
+    let main = row_of(&text, "MainProcess").expect("main").0;
+    writer.write_all(b"q").expect("q");
+    assert!(exits(&mut child), "pooltop quits");
+    assert_all_gone(&[main], Duration::from_secs(5));
+}
