@@ -18,8 +18,8 @@
 # (the hook's and the patched functions') is cached with marshal in __pycache__ beside
 # this file, so that each new process of the session loads it instead.
 #
-# This file must stay parseable by Python 2.7 and 3.6+ (no f-strings, no keyword-only
-# arguments, no nonlocal): on those it only chains.
+# Outside _SRC this file must stay parseable by Python 2.7 and 3.6+ (no f-strings, no
+# keyword-only arguments, no nonlocal): on those it only chains. _SRC is 3.9+ only.
 
 import os as _os
 import sys as _sys
@@ -159,6 +159,7 @@ _sock = None          # our connection, opened at the first flush
 _buf = []             # records waiting to be sent (complete lines)
 _lock = None          # guards _sock and sending
 _owner = None         # thread id of the flusher (a signal handler re-entering skips)
+_last = [0]           # the latest time sent on this connection
 _dead = False         # after an error the hook falls silent
 _role = 'main'
 _tls = None           # per thread: the outermost step, the Pool call being made
@@ -281,14 +282,16 @@ def _hello_line(first):
         ts = first.split('\t', 2)[1]
     except Exception:
         ts = '%d' % _now()
-    name = 'MainProcess'
+    name, parent = 'MainProcess', None
     try:
         p = _sys.modules.get('multiprocessing.process')
         if p is not None:
-            name = p.current_process().name
+            cp = p.current_process()
+            name, parent = cp.name, cp._parent_pid
     except Exception:
         pass
-    return 'hello\t%s\t%s\t%s\n' % (ts, _esc(str(name)), _role)
+    return 'hello\t%s\t%s\t%s\t%s\n' % (ts, _esc(str(name)), _role,
+                                        '-' if parent is None else parent)
 
 
 def _die():
@@ -320,6 +323,13 @@ def _flush(hello=False):
             n = len(_buf)
             chunk = _buf[:n]
             del _buf[:n]
+            for j, line in enumerate(chunk):
+                k, ts, rest = line.split('\t', 2)
+                t = int(ts)
+                if t < _last[0]:      # made before, queued after another: keep order
+                    chunk[j] = '%s\t%d\t%s' % (k, _last[0], rest)
+                else:
+                    _last[0] = t
             if _sock is None:
                 import socket
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -330,7 +340,8 @@ def _flush(hello=False):
                     raise
                 _sock = s
                 chunk.insert(0, _hello_line(chunk[0] if chunk else ''))
-            _sock.sendall(''.join(chunk).encode('utf-8', 'replace'), _NOSIG)
+            data = chunk[0] if len(chunk) == 1 else ''.join(chunk)
+            _sock.sendall(data.encode('utf-8', 'replace'), _NOSIG)
     except Exception:
         _die()
     except BaseException:      # KeyboardInterrupt and the like are the program's
@@ -339,6 +350,36 @@ def _flush(hello=False):
     finally:
         _owner = None
         lock.release()
+
+
+def _send1(line, t):
+    """Send one record (of time t) now: a worker's start and done. The short way when
+    nothing else waits, no other thread is sending and time goes on; else through the
+    buffer."""
+    lock = _lock
+    if _buf or _sock is None or _dead or t < _last[0] or not lock.acquire(False):
+        _rec(line)
+        _flush()
+        return
+    global _owner
+    try:
+        _owner = _ident()
+        if _buf or t < _last[0]:
+            _buf.append(line)
+        else:
+            _last[0] = t
+            _sock.sendall(line.encode('utf-8', 'replace'), _NOSIG)
+            return
+    except Exception:
+        _die()
+        return
+    except BaseException:
+        _die()
+        raise
+    finally:
+        _owner = None
+        lock.release()
+    _flush()
 
 
 def _before_fork():
@@ -360,6 +401,7 @@ def _after_fork_child():
         import _thread
         _lock = _thread.allocate_lock()
         _owner = None
+        _last[0] = 0
         del _buf[:]
         _tls = _thread._local()
         _role = 'other'          # until multiprocessing's _bootstrap says what it is
@@ -522,8 +564,8 @@ def _w_start(task):
         if task is not None and _role == 'pool_worker' and not _dead:
             job, i = task[0], task[1]
             _task[0], _task[1], _task[2] = job, i, task[2]
-            _rec('start\t%d\t%d\t%d\n' % (_now(), job, i))
-            _flush()
+            t = _now()
+            _send1(f'start\t{t}\t{job:d}\t{i:d}\n', t)
     except Exception:
         pass
     return task
@@ -545,12 +587,11 @@ def _w_done(obj):
                     vals = _esc(_short(value))
             else:
                 vals = _esc(_exc_text(value))
+            t = _now()
             if vals is None:
-                _rec('done\t%d\t%d\t%d\t%d\n' % (_now(), job, i, 1 if ok else 0))
+                _send1(f'done\t{t}\t{job:d}\t{i:d}\t{1 if ok else 0}\n', t)
             else:
-                _rec('done\t%d\t%d\t%d\t%d\t%s\n' % (_now(), job, i, 1 if ok else 0,
-                                                     vals))
-            _flush()
+                _send1(f'done\t{t}\t{job:d}\t{i:d}\t{1 if ok else 0}\t{vals}\n', t)
     except Exception:
         pass
     return obj
