@@ -40,6 +40,8 @@ const TERM_GRACE: Duration = Duration::from_millis(500);
 const KILL_WAIT: Duration = Duration::from_secs(2);
 /// A Python command that has not connected to the hook by then does not load it.
 const HOOK_WAIT: Duration = Duration::from_secs(3);
+/// The shortest time between two reads of the hook's connections.
+const HOOK_READ_EVERY: Duration = Duration::from_millis(2);
 /// Output chunks taken per stream before the loop looks at everything else again.
 const CHUNKS_PER_TURN: usize = 256;
 
@@ -127,6 +129,8 @@ struct Watcher {
     guard: guard::Guard,
     started: Instant,
     next_scan: Instant,
+    /// When the hook's connections are read next (see `HOOK_READ_EVERY`).
+    conns_due: Instant,
     ending: Ending,
     /// Why pooltop ends the processes still running (what it says about each).
     end_reason: &'static str,
@@ -254,6 +258,7 @@ impl Watcher {
             guard,
             started: now,
             next_scan: now,
+            conns_due: now,
             ending: Ending::Running,
             end_reason: "",
             hook_reported: None,
@@ -334,6 +339,9 @@ impl Watcher {
 
     fn poll_timeout(&self) -> PollTimeout {
         let mut next = self.next_scan;
+        if !self.conns.is_empty() && self.conns_due > Instant::now() {
+            next = next.min(self.conns_due);
+        }
         if let Some(d) = self.procs.next_exit_deadline() {
             next = next.min(d);
         }
@@ -367,8 +375,12 @@ impl Watcher {
         if let Some(h) = &self.hook {
             slots.push((Src::Listener, h.listener_fd()));
         }
-        for (i, c) in self.conns.iter().enumerate() {
-            slots.push((Src::Conn(i), c.fd()));
+        // Hook connections are read at most every `HOOK_READ_EVERY`: the records of many
+        // tasks then come in one read, and the program's workers are woken less.
+        if Instant::now() >= self.conns_due {
+            for (i, c) in self.conns.iter().enumerate() {
+                slots.push((Src::Conn(i), c.fd()));
+            }
         }
         for (pid, fd) in self.procs.pidfds() {
             slots.push((Src::Exit(pid), fd.as_fd()));
@@ -401,7 +413,10 @@ impl Watcher {
         }
         // Records, then output, exits last: output then finds its writer named, and an
         // exit finds everything the process wrote and reported before it died taken in.
-        self.read_conns(&conns_ready);
+        if !conns_ready.is_empty() {
+            self.read_conns(&conns_ready);
+            self.conns_due = Instant::now() + HOOK_READ_EVERY;
+        }
         self.drain_output();
         if !exits.is_empty() {
             self.drain_everything();
@@ -582,9 +597,18 @@ impl Watcher {
     }
 
     /// Makes sure `pid` is in the table before an event names it (the scan may not have
-    /// seen it yet); a PID outside the tree is left alone.
+    /// seen it yet). Only the tree holds the capture sockets and knows the hook's private
+    /// socket, so a writer or a caller is one of its processes, even one already gone
+    /// (then the hook's records, read first, may name it).
     fn know(&mut self, pid: i32, name: Option<String>) {
-        if pid > 0 && !self.procs.table.contains_key(&pid) && self.procs.in_tree(pid) {
+        if pid <= 0 || self.procs.table.contains_key(&pid) {
+            return;
+        }
+        if !self.conns.is_empty() {
+            let all: Vec<usize> = (0..self.conns.len()).collect();
+            self.read_conns(&all);
+        }
+        if !self.procs.table.contains_key(&pid) {
             self.procs.add(&mut self.outbox, pid, name, None);
         }
     }
@@ -637,9 +661,10 @@ impl Watcher {
             } else {
                 Role::Process
             };
+            // The sender is of the tree, so is the child it started (gone already, maybe).
             if self.procs.table.contains_key(&child) {
                 self.rename(child, name, role);
-            } else if self.procs.in_tree(child) {
+            } else {
                 self.procs
                     .add(&mut self.outbox, child, Some(name), Some(role));
             }

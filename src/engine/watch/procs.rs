@@ -130,22 +130,6 @@ impl Procs {
         true
     }
 
-    /// Whether `pid` descends from pooltop (it is the command or one of its descendants,
-    /// or an orphan of theirs that pooltop adopted as their subreaper).
-    pub fn in_tree(&self, pid: i32) -> bool {
-        let mut at = pid;
-        for _ in 0..64 {
-            if at == self.me || self.table.contains_key(&at) {
-                return true;
-            }
-            match tree::ppid_of(at) {
-                Some(parent) if parent > 1 => at = parent,
-                _ => return false,
-            }
-        }
-        false
-    }
-
     /// Looks for processes not seen yet: children of pooltop and of every live process.
     pub fn scan(&mut self, out: &mut impl Emit) {
         let mut parents: Vec<i32> = vec![self.me];
