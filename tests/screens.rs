@@ -942,3 +942,96 @@ fn lesson_picker_lists_every_lesson() {
         matches!(effects.as_slice(), [pooltop::app::Effect::LoadLesson(name)] if name == "q2-threads-vs-processes")
     );
 }
+
+/// A watched script: `q5_pool_map.py` as `pooltop` shows it from the watcher's events.
+fn watched_q5(hook: bool) -> App {
+    use pooltop::engine::protocol::WatchSpec;
+    let spec = WatchSpec {
+        argv: vec!["python3".into(), "assets/python/q5_pool_map.py".into()],
+        hook,
+    };
+    let mut app = App::new(&scenario::watched(spec), true);
+    app.ui.size = (120, 40);
+    app::update(&mut app, Msg::Begin);
+    loaded(&mut app);
+    let named = |app: &mut App, pid: i32, name: &str, role: Role| {
+        let name = name.to_string();
+        ev(app, 0.002, EventKind::Named { pid, name, role });
+    };
+    named(
+        &mut app,
+        MAIN,
+        "python3 assets/python/q5_pool_map.py",
+        Role::Main,
+    );
+    if !hook {
+        let reason = "python -I does not load sitecustomize".to_string();
+        ev(
+            &mut app,
+            0.003,
+            EventKind::Hook {
+                connected: false,
+                reason,
+            },
+        );
+        for n in 1..=3 {
+            let spawned = EventKind::Spawned {
+                name: "python3 -I assets/python/q5_pool_map.py".into(),
+                pid: 5000 + n,
+                ppid: MAIN,
+                role: Role::Other,
+                start_method: None,
+                start_ms: None,
+                rss_kib: Some(11_000),
+            };
+            ev(&mut app, 0.05, spawned);
+        }
+        out(&mut app, 0.2, MAIN, "[1000, 1331, 1728, 125, 64, 27]\n");
+        sample(&mut app, vec![30.0, 12.0]);
+        return app;
+    }
+    let connected = EventKind::Hook {
+        connected: true,
+        reason: String::new(),
+    };
+    ev(&mut app, 0.003, connected);
+    named(&mut app, MAIN, "MainProcess", Role::Main);
+    let with = "with multiprocessing.Pool(processes=10) as pool:";
+    step(&mut app, 0.004, 22, with);
+    pool_state(&mut app, 0.005, 10, PoolStateName::Run);
+    for n in 1..=10 {
+        worker(&mut app, 0.006, n);
+    }
+    step_done(&mut app, 0.02, 22, with, "None");
+    let call = "output = pool.map(cube, [10, 11, 12, 5, 4, 3])";
+    step(&mut app, 0.021, 23, call);
+    map_submitted(
+        &mut app,
+        SubmitKind::Map,
+        Func::Cube,
+        &[10, 11, 12, 5, 4, 3],
+    );
+    task_started(&mut app, 0.03, 0, 5001);
+    task_done(&mut app, 0.031, 0, 5001, 1000);
+    task_started(&mut app, 0.032, 1, 5002);
+    task_started(&mut app, 0.032, 2, 5003);
+    sample(&mut app, vec![80.0, 75.0]);
+    app
+}
+
+#[test]
+fn watch_mode_shows_the_scripts_line_and_the_real_pool() {
+    let app = watched_q5(true);
+    insta::assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn watch_mode_without_the_hook_says_so_and_still_shows_the_tree() {
+    let app = watched_q5(false);
+    let screen = draw(&app);
+    assert!(
+        screen.contains("no Python hook: processes and output only"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}

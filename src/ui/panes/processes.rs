@@ -97,6 +97,17 @@ pub fn task_label(app: &App, task: Option<u64>) -> String {
     }
 }
 
+/// What a worker runs, function first (`slow_cube(4) #9`): a narrow column keeps the call.
+fn running_label(app: &App, task: Option<u64>) -> String {
+    match task {
+        Some(t) => match app.world.tasks.all.get(&t) {
+            Some(info) => format!("{} #{t}", info.label),
+            None => format!("#{t}"),
+        },
+        None => String::new(),
+    }
+}
+
 fn or_blank<T>(value: Option<T>, show: impl Fn(T) -> String) -> String {
     value.map(show).unwrap_or_default()
 }
@@ -177,7 +188,7 @@ impl Processes<'_> {
             )
             .put("CORE", or_blank(p.core, |c| c.to_string()))
             .put("TASKS", tasks)
-            .put("CURRENT", task_label(app, p.current))
+            .put("CURRENT", running_label(app, p.current))
             .put("EXIT", or_blank(p.exitcode, |c| c.to_string()))
             .put("START", or_blank(p.start_ms, |ms| format!("{ms:.1}ms")));
         let mut row = Row::new(c.cells);
