@@ -800,6 +800,15 @@ fn watching_q5_shows_ten_workers_and_the_result_and_quits_clean() {
         .expect("the script's main process")
         .0;
     assert!(main > 1);
+    // `r` runs the script again: a new main process, and ten new workers.
+    writer.write_all(b"r").expect("r");
+    let again = screen.wait_for("the second run", |s| {
+        row_of(s, "MainProcess").is_some_and(|(pid, _)| pid != main)
+            && pids_of(s, &names).len() == 10
+            && s.contains("exited with status 0")
+    });
+    pids.extend(pids_of(&again, &names));
+    pids.extend(row_of(&again, "MainProcess").map(|r| r.0));
     writer.write_all(b"q").expect("q");
     assert!(exits(&mut child), "pooltop quits");
     assert!(gave_back(&screen.restored()), "terminal restored");
