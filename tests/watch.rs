@@ -591,3 +591,51 @@ fn a_task_running_when_the_pool_is_terminated_is_lost_with_that_cause() {
         w.stderr
     );
 }
+
+/// Ctrl-C (SIGINT to a headless pooltop) reaches the program and its workers as a
+/// terminal's would: Python's KeyboardInterrupt, and the program's own status (130 on
+/// CPython 3.11: it re-raises SIGINT when it dies of an uncaught KeyboardInterrupt).
+#[test]
+fn sigint_reaches_the_program_as_keyboard_interrupt() {
+    let py = python();
+    let code = "import multiprocessing as mp, time\n\
+                def f(x):\n    time.sleep(60)\n\
+                if __name__ == '__main__':\n    \
+                    with mp.Pool(2) as p:\n        p.map(f, range(4))\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("events.jsonl");
+    let mut child = Command::new(BIN)
+        .args(["watch", "--events"])
+        .arg(&file)
+        .args(["--", py.as_str(), "-c", code])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pooltop");
+    let busy = wait_until(Duration::from_secs(20), || {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        of(&parse_events(&text), "task_started").len() >= 2
+    });
+    assert!(busy, "the workers took their tasks");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::SIGINT).expect("kill");
+    let status = common::wait_deadline(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    let events = parse_events(&std::fs::read_to_string(&file).unwrap_or_default());
+    let finished = of(&events, "finished");
+    assert_eq!(finished.len(), 1);
+    assert_eq!(
+        status.map(serde_json::Value::from),
+        Some(finished[0]["status"].clone())
+    );
+    assert!(stderr.contains("KeyboardInterrupt"), "{stderr}");
+    assert!(
+        of(&events, "ended").is_empty(),
+        "the program ended by itself: {stderr}"
+    );
+    let seen: Vec<i32> = tree(&events).into_keys().collect();
+    assert_all_gone(&seen, Duration::from_secs(5));
+}
