@@ -594,7 +594,7 @@ fn a_task_running_when_the_pool_is_terminated_is_lost_with_that_cause() {
 
 /// Ctrl-C (SIGINT to a headless pooltop) reaches the program and its workers as a
 /// terminal's would: Python's `KeyboardInterrupt`, and the program's own status (130 on
-/// CPython 3.11: it re-raises SIGINT when it dies of an uncaught KeyboardInterrupt).
+/// CPython 3.11: it re-raises SIGINT when it dies of an uncaught `KeyboardInterrupt`).
 #[test]
 fn sigint_reaches_the_program_as_keyboard_interrupt() {
     let py = python();
