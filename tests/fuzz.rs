@@ -10,6 +10,7 @@ use std::os::unix::net::UnixStream;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
+use pooltop::engine::chunk::{ChunkArgs, ChunkResults};
 use pooltop::engine::program::{Items, Op, Program};
 use pooltop::engine::protocol::{Command, Event, EventKind, FromWorker, ToWorker};
 use pooltop::engine::value::Value;
@@ -712,12 +713,16 @@ fn seed_frames() -> Vec<Vec<u8>> {
         frame(&ToWorker::Chunk {
             chunk: 3,
             func: Func::Power,
-            items: vec![(0, vec![Value::Int(2), Value::Int(10)]), (1, vec![nested])],
+            first_task: 0,
+            args: ChunkArgs::Lists(vec![vec![Value::Int(2), Value::Int(10)], vec![nested]]),
         }),
         frame(&ToWorker::Stop),
         frame(&FromWorker::ChunkDone {
             chunk: 3,
-            results: vec![Ok(Value::Int(1024)), Err(Raised("ValueError: x".into()))],
+            results: ChunkResults::Values(vec![
+                Ok(Value::Int(1024)),
+                Err(Raised("ValueError: x".into())),
+            ]),
         }),
         frame(&FromWorker::Started { task: 9 }),
         frame(&Call {
@@ -730,9 +735,9 @@ fn seed_frames() -> Vec<Vec<u8>> {
 /// A frame of `depth` one-element lists inside one another, in a `ChunkDone` result: the
 /// shape that overflowed the stack before the decoder limited nesting.
 fn deep_frame(depth: usize) -> Vec<u8> {
-    // FromWorker::ChunkDone (variant 2), chunk 0, one result, Ok (0); then List (4) of
-    // one element, depth times; then None (0).
-    let mut body = vec![2, 0, 1, 0];
+    // FromWorker::ChunkDone (variant 2), chunk 0, ChunkResults::Values (1), one result,
+    // Ok (0); then List (4) of one element, depth times; then None (0).
+    let mut body = vec![2, 0, 1, 1, 0];
     for _ in 0..depth {
         body.extend_from_slice(&[4, 1]);
     }

@@ -2,6 +2,7 @@
 //! the driver process, the workers, the fork server, the wire between them and capture.
 
 pub mod capture;
+pub mod chunk;
 pub mod client;
 pub mod driver;
 pub mod forkserver;

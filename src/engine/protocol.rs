@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::chunk::{ChunkArgs, ChunkResults};
 use crate::engine::program::{Program, StartMethod, SubmitKind};
 use crate::engine::value::Value;
-use crate::workload::{Call, Cost, Func, Raised};
+use crate::workload::{Call, Cost, Func};
 
 /// What a front end (headless printer, TUI, benchmark) asks of the driver.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -348,10 +349,12 @@ impl Event {
 pub enum ToWorker {
     Init(WorkerInit),
     /// A batch of items to run in order; results come back together, as Python's chunks.
+    /// Item `k` is task `first_task + k`.
     Chunk {
         chunk: u64,
         func: Func,
-        items: Vec<(u64, Vec<Value>)>,
+        first_task: u64,
+        args: ChunkArgs,
     },
     /// Python's sentinel: finish what you have and exit.
     Stop,
@@ -378,13 +381,8 @@ pub enum Job {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FromWorker {
     Ready,
-    Started {
-        task: u64,
-    },
-    ChunkDone {
-        chunk: u64,
-        results: Vec<Result<Value, Raised>>,
-    },
+    Started { task: u64 },
+    ChunkDone { chunk: u64, results: ChunkResults },
 }
 
 /// The fork server's conversation with the driver.

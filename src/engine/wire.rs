@@ -557,9 +557,10 @@ mod tests {
     #[test]
     fn a_frame_nested_past_the_limit_is_invalid_not_a_stack_overflow() {
         use crate::engine::protocol::FromWorker;
-        // FromWorker::ChunkDone (2), chunk 0, one result, Ok (0), then List (4) of one
-        // element 100,000 times, then None (0): 200 KB that overflowed the stack.
-        let mut body = vec![2, 0, 1, 0];
+        // FromWorker::ChunkDone (2), chunk 0, ChunkResults::Values (1), one result, Ok (0),
+        // then List (4) of one element 100,000 times, then None (0): 200 KB that
+        // overflowed the stack.
+        let mut body = vec![2, 0, 1, 1, 0];
         for _ in 0..100_000 {
             body.extend_from_slice(&[4, 1]);
         }

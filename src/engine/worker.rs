@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
+use crate::engine::chunk::{ChunkArgs, ChunkResults};
 use crate::engine::protocol::{FromWorker, Job, ToWorker, WorkerInit};
 use crate::engine::sys;
 use crate::engine::wire::{Fill, FrameReader, FrameWriter};
@@ -117,6 +118,49 @@ fn run_target(channel: RawFd, init: &WorkerInit, call: &Call) -> i32 {
     }
 }
 
+/// Items of a chunk timed one by one before its quick items are timed in blocks.
+const FIRST_TIMED: usize = 4;
+/// Quick items timed together, so reading the clock costs little per item.
+const BLOCK: u32 = 64;
+/// An item slower than this is announced as it starts.
+const SLOW: std::time::Duration = std::time::Duration::from_micros(100);
+
+/// Whether items are slow, from one item's time or a block of quick items' average.
+struct ItemClock {
+    block_start: std::time::Instant,
+    in_block: u32,
+}
+
+impl Default for ItemClock {
+    fn default() -> ItemClock {
+        ItemClock {
+            block_start: std::time::Instant::now(),
+            in_block: 0,
+        }
+    }
+}
+
+impl ItemClock {
+    /// Whether the item (or the block it closes) was slow; `None` while a block fills.
+    fn end(&mut self, began: Option<std::time::Instant>) -> Option<bool> {
+        if let Some(t0) = began {
+            let now = std::time::Instant::now();
+            self.block_start = now;
+            self.in_block = 0;
+            return Some(now.duration_since(t0) > SLOW);
+        }
+        self.in_block += 1;
+        if self.in_block < BLOCK {
+            return None;
+        }
+        let now = std::time::Instant::now();
+        let average = now.duration_since(self.block_start) / BLOCK;
+        self.block_start = now;
+        self.in_block = 0;
+        Some(average > SLOW)
+    }
+}
+
 struct PoolWorker<'a> {
     channel: RawFd,
     rx: FrameReader,
@@ -154,8 +198,13 @@ impl PoolWorker<'_> {
                     Err(_) => return 1,
                 };
                 match msg {
-                    ToWorker::Chunk { chunk, func, items } => {
-                        if self.run_chunk(chunk, func, items).is_err() {
+                    ToWorker::Chunk {
+                        chunk,
+                        func,
+                        first_task,
+                        args,
+                    } => {
+                        if self.run_chunk(chunk, func, first_task, &args).is_err() {
                             return 1;
                         }
                         chunks_done += 1;
@@ -183,29 +232,30 @@ impl PoolWorker<'_> {
         &mut self,
         chunk: u64,
         func: workload::Func,
-        items: Vec<(u64, Vec<crate::engine::value::Value>)>,
+        first_task: u64,
+        args: &ChunkArgs,
     ) -> std::io::Result<()> {
         let costly = !self.init.cost.per_item.is_zero();
-        let mut results = Vec::with_capacity(items.len());
-        for (task, args) in items {
-            self.send(&FromWorker::Started { task })?;
-            // Say so now when the item may be slow (it has a cost, the last one was slow,
-            // or it is the first after waiting), so the driver shows it running while it
-            // runs; a stream of quick items goes out in batches instead.
+        let mut results = ChunkResults::with_capacity(args.len());
+        let mut clock = ItemClock::default();
+        for k in 0..args.len() {
+            // Say an item started when it may be slow (it has a cost, the last one was
+            // slow, or it is the first after waiting), so the driver shows it running
+            // while it runs; quick items are reported only by their chunk's results.
             if costly || self.fresh_batch || self.last_slow {
+                self.send(&FromWorker::Started {
+                    task: first_task + k as u64,
+                })?;
                 self.flush()?;
                 self.fresh_batch = false;
             }
-            let began = std::time::Instant::now();
-            let call = Call { func, args };
-            let mut out = RawStdout;
-            let mut ctx = Context {
-                cost: self.init.cost,
-                out: &mut out,
-                process_name: &self.init.name,
-            };
-            let result = workload::run(&call, &mut ctx);
-            self.last_slow = began.elapsed() > std::time::Duration::from_micros(100);
+            // Time one item alone while items may be slow, else count it into a block.
+            let single = costly || self.last_slow || k < FIRST_TIMED;
+            let timed = single.then(std::time::Instant::now);
+            let result = self.run_item(func, args, k);
+            if let Some(slow) = clock.end(timed) {
+                self.last_slow = slow;
+            }
             let raised = result.is_err();
             results.push(result);
             // Python runs a chunk as `list(map(f, chunk))`: the first exception ends it.
@@ -218,6 +268,30 @@ impl PoolWorker<'_> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    fn run_item(
+        &self,
+        func: workload::Func,
+        args: &ChunkArgs,
+        k: usize,
+    ) -> Result<crate::engine::value::Value, Raised> {
+        let mut out = RawStdout;
+        let mut ctx = Context {
+            cost: self.init.cost,
+            out: &mut out,
+            process_name: &self.init.name,
+        };
+        match args.int(k) {
+            Some(n) => workload::run_int(func, n, &mut ctx),
+            None => workload::run(
+                &Call {
+                    func,
+                    args: args.args(k),
+                },
+                &mut ctx,
+            ),
+        }
     }
 
     fn send(&mut self, msg: &FromWorker) -> std::io::Result<()> {

@@ -353,6 +353,23 @@ fn run_threads(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
     Ok(Value::Int(units as i128))
 }
 
+/// `run` for a call with one integer argument, without building its argument list: the
+/// hot path of a map over numbers. The same results and errors as `run`.
+pub fn run_int(func: Func, n: i128, ctx: &mut Context) -> Result<Value, Raised> {
+    match func {
+        Func::Square => pay_then(ctx, || pow(n, 2).map(Value::Int)),
+        Func::Cube => pay_then(ctx, || pow(n, 3).map(Value::Int)),
+        Func::Noop => Ok(Value::None),
+        _ => run(
+            &Call {
+                func,
+                args: vec![Value::Int(n)],
+            },
+            ctx,
+        ),
+    }
+}
+
 fn pay_then(ctx: &mut Context, f: impl FnOnce() -> Result<Value, Raised>) -> Result<Value, Raised> {
     ctx.cost.pay();
     f()

@@ -813,7 +813,7 @@ impl Interp {
                     "ValueError: <multiprocessing.pool.{class} object at {address:#x}> not ready"
                 ));
             }
-            let succeeded = c.outcome().is_ok();
+            let succeeded = !c.failed();
             i.give(into, Value::Bool(succeeded))
         })
     }
@@ -977,7 +977,7 @@ impl Interp {
                 self.moved_to(it.slot, it.next);
                 return self.give(it.into, Value::List(it.collected));
             }
-            match call.yielded(it.next).cloned() {
+            match call.yielded(it.next) {
                 Some(Ok(v)) => {
                     if it.print {
                         print_main(m, &v.to_string());
@@ -1009,7 +1009,7 @@ impl Interp {
         if next.at == call.len {
             return Outcome::Raise("StopIteration".into());
         }
-        match call.yielded(next.at).cloned() {
+        match call.yielded(next.at) {
             Some(result) => {
                 self.moved_to(next.slot, next.at + 1);
                 match result {

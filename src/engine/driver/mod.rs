@@ -8,6 +8,7 @@ mod interp;
 mod machine;
 pub(crate) mod outbox;
 mod pool;
+mod slots;
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

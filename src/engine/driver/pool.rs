@@ -5,13 +5,15 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::Instant;
 
+use crate::engine::chunk::{ChunkArgs, ChunkResults};
 use crate::engine::program::{Items, StartMethod, SubmitKind};
 use crate::engine::protocol::{EventKind, FromWorker, Job, LostCause, PoolStateName, ToWorker};
 use crate::engine::sys;
 use crate::engine::value::Value;
-use crate::workload::{Call, Func, Raised};
+use crate::workload::{Call, Func};
 
 use super::outbox::Emit;
+use super::slots::Slots;
 
 /// A worker process as the pool knows it; ids are never reused.
 pub type WorkerId = usize;
@@ -116,10 +118,12 @@ impl Worker {
             && maxtasks.is_none_or(|m| self.chunks_taken < m)
     }
 
-    fn chunk_finished(&mut self) {
-        self.running_task = None;
-        if let Some(t0) = self.chunk_started.take() {
-            let secs = t0.elapsed().as_secs_f64();
+    /// A chunk's results came in; with `more` assigned, the next one starts now (quick
+    /// chunks are not announced as they start).
+    fn chunk_finished(&mut self, more: bool) {
+        let now = Instant::now();
+        if let Some(t0) = std::mem::replace(&mut self.chunk_started, more.then_some(now)) {
+            let secs = now.duration_since(t0).as_secs_f64();
             self.service_secs = if self.service_secs == 0.0 {
                 secs
             } else {
@@ -195,10 +199,12 @@ pub struct CallState {
     pub len: usize,
     task_base: u64,
     chunks: Vec<ChunkState>,
-    results: Vec<Option<Result<Value, String>>>,
+    results: Slots,
     done: usize,
-    /// Item indexes in the order their results arrived.
-    order: Vec<usize>,
+    /// Item indexes in the order their results arrived (kept for `imap_unordered` only).
+    order: Vec<u32>,
+    /// The first exception to arrive: what `get()` raises ("only store first exception").
+    first_error: Option<String>,
     cancelled: Option<String>,
     /// The result once taken; per-item state is released then.
     taken: Option<Result<Value, String>>,
@@ -231,15 +237,15 @@ impl CallState {
 
     /// The `n`th result an iterator over this call yields, once it is in: by position for
     /// `imap`, in completion order for `imap_unordered`.
-    pub fn yielded(&self, n: usize) -> Option<&Result<Value, String>> {
+    pub fn yielded(&self, n: usize) -> Option<Result<Value, String>> {
         let index = if self.kind.completion_order() {
-            *self.order.get(n)?
+            *self.order.get(n)? as usize
         } else {
             n
         };
         // An iterator remembers its place, so none reads past results released after
         // its last one was yielded.
-        self.results.get(index)?.as_ref()
+        self.results.get(index)
     }
 
     /// What `get()` returns or raises, computed once; afterwards the per-item state of a
@@ -251,7 +257,7 @@ impl CallState {
         let outcome = self.outcome();
         self.taken = Some(outcome.clone());
         if self.large() {
-            self.results = Vec::new();
+            self.results = Slots::new(0);
             self.chunks = Vec::new();
             self.order = Vec::new();
             self.items = Items::List(Vec::new());
@@ -262,25 +268,18 @@ impl CallState {
     /// The values in submission order, or the first error to arrive, as Python's
     /// `MapResult` keeps it ("only store first exception").
     pub fn outcome(&self) -> Result<Value, String> {
-        if let Some(why) = &self.cancelled {
+        if let Some(why) = self.cancelled.as_ref().or(self.first_error.as_ref()) {
             return Err(why.clone());
         }
-        let arrived = self.order.iter().filter_map(|i| self.results[*i].as_ref());
-        if let Some(Err(e)) = arrived.into_iter().find(|r| r.is_err()) {
-            return Err(e.clone());
-        }
-        let mut values = Vec::with_capacity(self.results.len());
-        for r in &self.results {
-            match r {
-                Some(Ok(v)) => values.push(v.clone()),
-                Some(Err(e)) => return Err(e.clone()),
-                None => return Err("RuntimeError: result missing".into()),
-            }
-        }
         if self.kind.single() {
-            return Ok(values.pop().unwrap_or(Value::None));
+            return self.results.get(0).unwrap_or(Ok(Value::None));
         }
-        Ok(Value::List(values))
+        self.results.values().map(Value::List)
+    }
+
+    /// Whether the call raised (`successful()` is its opposite once it is ready).
+    pub fn failed(&self) -> bool {
+        self.cancelled.is_some() || self.first_error.is_some()
     }
 
     fn task_label(&self, index: usize) -> String {
@@ -316,13 +315,33 @@ impl CallState {
 
     /// Records one item's result unless it already has one; false when it had.
     fn record(&mut self, index: usize, result: Result<Value, String>) -> bool {
-        match self.results.get_mut(index) {
-            Some(slot @ None) => *slot = Some(result),
-            _ => return false,
+        if let Err(e) = &result
+            && self.first_error.is_none()
+            && !self.results.filled(index)
+        {
+            self.first_error = Some(e.clone());
         }
-        self.done += 1;
-        self.order.push(index);
+        if !self.results.put(index, result) {
+            return false;
+        }
+        self.arrived(index);
         true
+    }
+
+    /// Records packed integer results of items `first..`; returns the indexes recorded.
+    fn record_ints(&mut self, first: usize, ints: &[i128]) -> Vec<usize> {
+        let put = self.results.put_ints(first, ints);
+        for i in &put {
+            self.arrived(*i);
+        }
+        put
+    }
+
+    fn arrived(&mut self, index: usize) {
+        self.done += 1;
+        if self.kind.completion_order() {
+            self.order.push(index as u32);
+        }
     }
 }
 
@@ -510,9 +529,10 @@ impl Pools {
             len: total,
             task_base,
             chunks,
-            results: vec![None; total],
+            results: Slots::new(total),
             done: 0,
             order: Vec::new(),
+            first_error: None,
             cancelled: None,
             taken: None,
         });
@@ -565,7 +585,7 @@ impl Pools {
             FromWorker::Ready => self.on_ready(pool, id),
             FromWorker::Started { task } => self.on_task_started(host, pool, id, task),
             FromWorker::ChunkDone { chunk, results } => {
-                self.on_chunk_done(host, pool, id, ChunkRef::decode(chunk), results);
+                self.on_chunk_done(host, pool, id, ChunkRef::decode(chunk), &results);
             }
         }
     }
@@ -591,11 +611,8 @@ impl Pools {
             })
         });
         let Some(r) = found else { return };
-        if let Some(chunk) = calls[r.call as usize].chunks.get_mut(r.chunk as usize)
-            && !chunk.started
-        {
+        if let Some(chunk) = calls[r.call as usize].chunks.get_mut(r.chunk as usize) {
             chunk.started = true;
-            w.chunk_started = Some(Instant::now());
         }
         w.running_task = Some(task);
         if self.task_events {
@@ -613,13 +630,13 @@ impl Pools {
         pool: usize,
         id: WorkerId,
         r: ChunkRef,
-        results: Vec<Result<Value, Raised>>,
+        results: &ChunkResults,
     ) {
         if let Some(w) = self.list[pool].worker_mut(id) {
             if let Some(pos) = w.assigned.iter().position(|a| *a == r) {
                 w.assigned.remove(pos);
             }
-            w.chunk_finished();
+            w.chunk_finished(!w.assigned.is_empty());
         }
         let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
@@ -629,9 +646,9 @@ impl Pools {
         };
         // A chunk is one task to Python: when an item raises, that exception is the
         // result of every item of the chunk (the others' values are lost, the rest never ran).
-        if let Some(error) = results.iter().find_map(|r| r.as_ref().err()) {
-            let results = (first..first + len).map(|_| Err(error.clone())).collect();
-            return self.record_chunk(host, id, r, first, results);
+        if let Some(error) = results.raised() {
+            let failed = ChunkResults::Values((0..len).map(|_| Err(error.clone())).collect());
+            return self.record_chunk(host, id, r, first, &failed);
         }
         self.record_chunk(host, id, r, first, results);
     }
@@ -642,33 +659,57 @@ impl Pools {
         id: WorkerId,
         r: ChunkRef,
         first: usize,
-        results: Vec<Result<Value, Raised>>,
+        results: &ChunkResults,
     ) {
         let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
         };
-        for (k, result) in results.into_iter().enumerate() {
-            let index = first + k;
-            let task = call.task_base + index as u64;
-            let event = self.task_events.then(|| match &result {
-                Ok(v) => EventKind::TaskDone {
-                    task,
-                    pid: host.pid(id),
-                    name: host.name(id).to_owned(),
-                    result: v.clone(),
-                },
-                Err(e) => EventKind::TaskFailed {
-                    task,
-                    pid: host.pid(id),
-                    name: host.name(id).to_owned(),
-                    error: e.0.clone(),
-                },
-            });
-            if call.record(index, result.map_err(|e| e.0))
-                && let Some(event) = event
-            {
-                host.emit(event);
+        let recorded: Vec<usize> = match results {
+            ChunkResults::Ints(ints) => call.record_ints(first, ints),
+            ChunkResults::Values(values) => {
+                let mut recorded = Vec::with_capacity(values.len());
+                for (k, result) in values.iter().enumerate() {
+                    let result = result.clone().map_err(|e| e.0);
+                    if call.record(first + k, result) {
+                        recorded.push(first + k);
+                    }
+                }
+                recorded
             }
+        };
+        if !self.task_events {
+            return;
+        }
+        let (pid, name) = (host.pid(id), host.name(id).to_owned());
+        let running = self.list[call.pool]
+            .worker_mut(id)
+            .and_then(|w| w.running_task.take());
+        for index in recorded {
+            let task = call.task_base + index as u64;
+            // Quick items are not announced as they start: they start here, as they end.
+            if running != Some(task) {
+                host.emit(EventKind::TaskStarted {
+                    task,
+                    pid,
+                    name: name.clone(),
+                });
+            }
+            let event = match results.get(index - first) {
+                Some(Ok(result)) => EventKind::TaskDone {
+                    task,
+                    pid,
+                    name: name.clone(),
+                    result,
+                },
+                Some(Err(e)) => EventKind::TaskFailed {
+                    task,
+                    pid,
+                    name: name.clone(),
+                    error: e.0,
+                },
+                None => continue,
+            };
+            host.emit(event);
         }
     }
 
@@ -862,9 +903,16 @@ fn queue_events(host: &mut impl Emit, call: usize, task_base: u64, func: Func, i
 
 fn assign(host: &mut impl Workers, call: &CallState, w: &mut Worker, r: ChunkRef) {
     let chunk = &call.chunks[r.chunk as usize];
-    let items: Vec<(u64, Vec<Value>)> = (chunk.first..chunk.first + chunk.len)
-        .map(|i| (call.task_base + i as u64, call.items.args(i)))
-        .collect();
+    let args = match &call.items {
+        Items::Range { start, .. } => ChunkArgs::Range {
+            start: i128::from(*start) + chunk.first as i128,
+            len: u32::try_from(chunk.len).unwrap_or(u32::MAX),
+        },
+        items @ Items::List(_) => ChunkArgs::pack(chunk.len, |k| items.args(chunk.first + k)),
+    };
+    if w.assigned.is_empty() {
+        w.chunk_started = Some(Instant::now());
+    }
     w.assigned.push_back(r);
     w.chunks_taken += 1;
     host.send(
@@ -872,7 +920,8 @@ fn assign(host: &mut impl Workers, call: &CallState, w: &mut Worker, r: ChunkRef
         &ToWorker::Chunk {
             chunk: r.encode(),
             func: call.func,
-            items,
+            first_task: call.task_base + chunk.first as u64,
+            args,
         },
     );
 }
@@ -983,9 +1032,14 @@ mod tests {
             self.sent
                 .iter()
                 .filter_map(|(to, msg)| match msg {
-                    ToWorker::Chunk { chunk, items, .. } if *to == w => Some((
+                    ToWorker::Chunk {
+                        chunk,
+                        first_task,
+                        args,
+                        ..
+                    } if *to == w => Some((
                         ChunkRef::decode(*chunk),
-                        items.iter().map(|(task, _)| *task).collect(),
+                        (0..args.len() as u64).map(|k| first_task + k).collect(),
                     )),
                     _ => None,
                 })
@@ -1075,10 +1129,7 @@ mod tests {
         for &task in &tasks {
             pools.on_message(fake, 0, w, FromWorker::Started { task });
         }
-        let results = tasks
-            .iter()
-            .map(|&t| Ok(Value::Int(i128::from(t) * 10)))
-            .collect();
+        let results = ChunkResults::Ints(tasks.iter().map(|&t| i128::from(t) * 10).collect());
         let chunk = r.encode();
         pools.on_message(fake, 0, w, FromWorker::ChunkDone { chunk, results });
     }
@@ -1205,7 +1256,7 @@ mod tests {
         let worker = "ForkPoolWorker-1".to_string();
         assert_eq!(fake.lost(), [(0, 1000, worker, Some(libc::SIGKILL), -9)]);
         assert_eq!(
-            pools.call(0).results[0],
+            pools.call(0).results.get(0),
             Some(Err(
                 "WorkerLostError: task #0 square(0) was lost: ForkPoolWorker-1 (pid 1000) was killed by SIGKILL".into()
             ))
@@ -1563,11 +1614,11 @@ mod tests {
         );
         assert_eq!(
             pools.call(unordered).yielded(0),
-            Some(&Ok(Value::Int(50))),
+            Some(Ok(Value::Int(50))),
             "task 5 finished first"
         );
         run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
-        assert_eq!(pools.call(imap).yielded(0), Some(&Ok(Value::Int(0))));
+        assert_eq!(pools.call(imap).yielded(0), Some(Ok(Value::Int(0))));
         assert_eq!(pools.call(imap).yielded(1), None);
     }
 
@@ -1584,11 +1635,11 @@ mod tests {
         );
         ready(&mut pools, &mut fake, 0);
         pools.dispatch(&mut fake, 0);
-        let results = vec![
+        let results = ChunkResults::Values(vec![
             Ok(Value::Int(0)),
-            Err(Raised("ValueError: one".into())),
-            Err(Raised("ValueError: two".into())),
-        ];
+            Err(crate::workload::Raised("ValueError: one".into())),
+            Err(crate::workload::Raised("ValueError: two".into())),
+        ]);
         let done = FromWorker::ChunkDone {
             chunk: chunk(0, 0).encode(),
             results,
