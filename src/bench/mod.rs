@@ -302,10 +302,9 @@ fn check_results(rec: &Record, plan: &Plan, tasks: usize) -> Result<(), String> 
     if get(plan.pool.map1) != Some(&expected) || get(plan.pool.map_default) != Some(&expected) {
         return Err("map returned wrong results".into());
     }
-    let Some(Value::List(unordered)) = get(plan.pool.imap_iter) else {
+    let Some(mut sorted) = get(plan.pool.imap_iter).and_then(Value::list_items) else {
         return Err("imap_unordered returned nothing".into());
     };
-    let mut sorted = unordered.clone();
     sorted.sort_by_key(Value::as_int);
     if Value::List(sorted) != expected {
         return Err("imap_unordered returned wrong results".into());

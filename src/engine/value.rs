@@ -2,11 +2,12 @@
 //! way Python's `repr` prints them and written to JSON as plain JSON values.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize, Serializer};
 
 /// A Python-like value. Integers are 128-bit so the demos' powers stay exact.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Eq, Deserialize)]
 pub enum Value {
     None,
     Bool(bool),
@@ -16,6 +17,10 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// A value a real Python process reported, as its `repr` (watch mode).
     Repr(String),
+    /// A list whose every item is an integer, packed and shared: a map's results are
+    /// 16 bytes an item, and copying the list (into a variable, an event) copies nothing.
+    /// It equals the `List` of the same integers and prints as one.
+    Ints(Arc<[i128]>),
 }
 
 /// Tagged form for the binary wire, where the reader needs the variant.
@@ -28,6 +33,7 @@ enum Tagged<'a> {
     List(&'a [Value]),
     Tuple(&'a [Value]),
     Repr(&'a str),
+    Ints(&'a [i128]),
 }
 
 impl Serialize for Value {
@@ -42,6 +48,7 @@ impl Serialize for Value {
                 },
                 Value::Str(text) | Value::Repr(text) => s.serialize_str(text),
                 Value::List(items) | Value::Tuple(items) => items.serialize(s),
+                Value::Ints(items) => s.collect_seq(items.iter().map(|n| Value::Int(*n))),
             };
         }
         let tagged = match self {
@@ -52,12 +59,49 @@ impl Serialize for Value {
             Value::List(items) => Tagged::List(items),
             Value::Tuple(items) => Tagged::Tuple(items),
             Value::Repr(text) => Tagged::Repr(text),
+            Value::Ints(items) => Tagged::Ints(items),
         };
         tagged.serialize(s)
     }
 }
 
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::None, Value::None) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) | (Value::Repr(a), Value::Repr(b)) => a == b,
+            (Value::List(a), Value::List(b)) | (Value::Tuple(a), Value::Tuple(b)) => a == b,
+            (Value::Ints(a), Value::Ints(b)) => a == b,
+            (Value::Ints(ints), Value::List(items)) | (Value::List(items), Value::Ints(ints)) => {
+                ints.len() == items.len()
+                    && ints.iter().zip(items).all(|(n, v)| v.as_int() == Some(*n))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Value {
+    /// A list of these values, packed when every one is an integer.
+    pub fn list(values: Vec<Value>) -> Value {
+        let ints: Option<Vec<i128>> = values.iter().map(Value::as_int).collect();
+        match ints {
+            Some(ints) if !values.is_empty() => Value::Ints(ints.into()),
+            _ => Value::List(values),
+        }
+    }
+
+    /// The items of a list, unpacked (a packed list's integers as values).
+    pub fn list_items(&self) -> Option<Vec<Value>> {
+        match self {
+            Value::List(items) => Some(items.clone()),
+            Value::Ints(ints) => Some(ints.iter().map(|n| Value::Int(*n)).collect()),
+            _ => None,
+        }
+    }
+
     pub fn as_int(&self) -> Option<i128> {
         match self {
             Value::Int(i) => Some(*i),
@@ -120,6 +164,16 @@ impl fmt::Display for Value {
             Value::List(items) => write_seq(f, items, "[", "]"),
             Value::Tuple(items) => write_seq(f, items, "(", ")"),
             Value::Repr(text) => f.write_str(text),
+            Value::Ints(ints) => {
+                f.write_str("[")?;
+                for (i, n) in ints.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{n}")?;
+                }
+                f.write_str("]")
+            }
         }
     }
 }
@@ -135,6 +189,23 @@ mod tests {
         assert_eq!(Value::Tuple(vec![Value::Int(2)]).to_string(), "(2,)");
         assert_eq!(Value::Str("a".into()).to_string(), "'a'");
         assert_eq!(Value::None.to_string(), "None");
+    }
+
+    #[test]
+    fn a_packed_list_is_the_list_of_its_integers() {
+        let packed = Value::list(vec![Value::Int(1000), Value::Int(1331)]);
+        assert!(matches!(packed, Value::Ints(_)));
+        assert_eq!(
+            packed,
+            Value::List(vec![Value::Int(1000), Value::Int(1331)])
+        );
+        assert_eq!(packed.to_string(), "[1000, 1331]");
+        assert_eq!(serde_json::to_string(&packed).expect("json"), "[1000,1331]");
+        let bytes = postcard::to_stdvec(&packed).expect("encode");
+        let back: Value = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(back, packed);
+        assert!(matches!(Value::list(vec![Value::None]), Value::List(_)));
+        assert_eq!(Value::list(Vec::new()).to_string(), "[]");
     }
 
     #[test]

@@ -282,7 +282,11 @@ fn check_call(f: Func, args: &[Value]) -> Res<()> {
                 _ => int(1),
             };
             match args.first() {
-                Some(Value::List(items)) => items.iter().try_for_each(|n| fits(f, n.as_int(), exp)),
+                Some(list @ (Value::List(_) | Value::Ints(_))) => list
+                    .list_items()
+                    .unwrap_or_default()
+                    .iter()
+                    .try_for_each(|n| fits(f, n.as_int(), exp)),
                 Some(n) => fits(f, n.as_int(), exp),
                 None => Ok(()),
             }

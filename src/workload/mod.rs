@@ -222,18 +222,19 @@ fn ordinal_word(exp: i128) -> String {
 /// Q3's list form prints a header then one line per item; Q6's number form prints the
 /// bare result. The item cost is paid before each printed result.
 fn print_powers(ctx: &mut Context, arg: &Value, exp: i128, header: &str) -> Result<Value, Raised> {
-    match arg {
-        Value::List(items) => {
-            ctx.out.print(header);
-            for item in items {
-                let n = item
-                    .as_int()
-                    .ok_or_else(|| Raised("TypeError: list items must be ints".into()))?;
-                ctx.cost.pay();
-                let line = format!("The {} of {n} is {} ", ordinal_word(exp), pow(n, exp)?);
-                ctx.out.print(&format!("{line}\n"));
-            }
+    if let Some(items) = arg.list_items() {
+        ctx.out.print(header);
+        for item in &items {
+            let n = item
+                .as_int()
+                .ok_or_else(|| Raised("TypeError: list items must be ints".into()))?;
+            ctx.cost.pay();
+            let line = format!("The {} of {n} is {} ", ordinal_word(exp), pow(n, exp)?);
+            ctx.out.print(&format!("{line}\n"));
         }
+        return Ok(Value::None);
+    }
+    match arg {
         Value::Int(n) => {
             ctx.cost.pay();
             ctx.out.print(&pow(*n, exp)?.to_string());

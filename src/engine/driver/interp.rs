@@ -975,7 +975,7 @@ impl Interp {
                 // Taken only to release the per-item state; the values are in `collected`.
                 let _ = m.pools.call_mut(it.call).take_outcome();
                 self.moved_to(it.slot, it.next);
-                return self.give(it.into, Value::List(it.collected));
+                return self.give(it.into, Value::list(it.collected));
             }
             match call.yielded(it.next) {
                 Some(Ok(v)) => {

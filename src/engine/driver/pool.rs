@@ -274,7 +274,7 @@ impl CallState {
         if self.kind.single() {
             return self.results.get(0).unwrap_or(Ok(Value::None));
         }
-        self.results.values().map(Value::List)
+        self.results.list()
     }
 
     /// Whether the call raised (`successful()` is its opposite once it is ready).

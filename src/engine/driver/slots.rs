@@ -89,13 +89,13 @@ impl Slots {
     }
 
     /// Every value in item order, once all are in: a list, or the first missing one.
-    pub fn values(&self) -> Result<Vec<Value>, String> {
+    pub fn list(&self) -> Result<Value, String> {
         match self {
             Slots::Ints { values, filled } => {
                 if filled.iter().any(|f| !f) {
                     return Err("RuntimeError: result missing".into());
                 }
-                Ok(values.iter().map(|n| Value::Int(*n)).collect())
+                Ok(Value::Ints(values.as_slice().into()))
             }
             Slots::Values(v) => v
                 .iter()
@@ -104,7 +104,8 @@ impl Slots {
                     Some(Err(e)) => Err(e.clone()),
                     None => Err("RuntimeError: result missing".into()),
                 })
-                .collect(),
+                .collect::<Result<Vec<Value>, String>>()
+                .map(Value::list),
         }
     }
 
@@ -139,6 +140,15 @@ mod tests {
         assert!(s.put(3, Err("ValueError: no".into())));
         assert!(matches!(s, Slots::Values(_)));
         assert_eq!(s.get(2), Some(Ok(Value::Int(27))));
-        assert_eq!(s.values(), Err("ValueError: no".into()));
+        assert_eq!(s.list(), Err("ValueError: no".into()));
+    }
+
+    #[test]
+    fn a_full_integer_list_comes_out_packed() {
+        let mut s = Slots::new(3);
+        s.put_ints(0, &[0, 1, 8]);
+        let list = s.list().expect("full");
+        assert!(matches!(list, Value::Ints(_)));
+        assert_eq!(list.to_string(), "[0, 1, 8]");
     }
 }
