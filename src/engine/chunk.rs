@@ -12,7 +12,7 @@ pub enum ChunkArgs {
     /// Item `k`'s one argument is `start + k` (a chunk of `range(...)`).
     Range { start: i128, len: u32 },
     /// Each item's one argument, an integer.
-    Ints(Vec<i128>),
+    Ints(#[serde(with = "packed")] Vec<i128>),
     /// Each item's argument list.
     Lists(Vec<Vec<Value>>),
 }
@@ -71,7 +71,7 @@ impl ChunkArgs {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChunkResults {
     /// Every item returned an integer.
-    Ints(Vec<i128>),
+    Ints(#[serde(with = "packed")] Vec<i128>),
     Values(Vec<Result<Value, Raised>>),
 }
 
@@ -84,6 +84,28 @@ impl Default for ChunkResults {
 impl ChunkResults {
     pub fn with_capacity(n: usize) -> ChunkResults {
         ChunkResults::Ints(Vec::with_capacity(n))
+    }
+
+    /// Appends `n ** exp` for each integer argument of items `items`, stopping before
+    /// the first that overflows or is not an integer; returns how many were added (none
+    /// once the results are no longer packed integers).
+    pub fn extend_powers(
+        &mut self,
+        args: &ChunkArgs,
+        items: std::ops::Range<usize>,
+        exp: u32,
+    ) -> usize {
+        let ChunkResults::Ints(out) = self else {
+            return 0;
+        };
+        let before = out.len();
+        for k in items {
+            match args.int(k).and_then(|n| n.checked_pow(exp)) {
+                Some(v) => out.push(v),
+                None => break,
+            }
+        }
+        out.len() - before
     }
 
     /// Adds the next item's result, unpacking once one is not an integer.
@@ -131,6 +153,71 @@ impl ChunkResults {
     }
 }
 
+/// Integers travel as one byte string of little-endian words, 8 bytes each when every
+/// one fits in 64 bits (nearly always) else 16: one copy each way, not a varint an item.
+pub mod packed {
+    use std::fmt;
+
+    use serde::Serializer;
+    use serde::de::{self, Deserializer, Visitor};
+
+    pub fn serialize<S: Serializer>(ints: &[i128], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&encode(ints))
+    }
+
+    pub fn encode(ints: &[i128]) -> Vec<u8> {
+        let narrow = ints.iter().all(|n| i64::try_from(*n).is_ok());
+        let width = if narrow { 8 } else { 16 };
+        let mut bytes = Vec::with_capacity(1 + ints.len() * width);
+        bytes.push(width as u8);
+        for &n in ints {
+            if narrow {
+                bytes.extend_from_slice(&(n as i64).to_le_bytes());
+            } else {
+                bytes.extend_from_slice(&n.to_le_bytes());
+            }
+        }
+        bytes
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Vec<i128>> {
+        let (&width, words) = bytes.split_first()?;
+        match width {
+            8 if words.len() % 8 == 0 => Some(
+                words
+                    .chunks_exact(8)
+                    .map(|w| i128::from(i64::from_le_bytes(w.try_into().unwrap_or_default())))
+                    .collect(),
+            ),
+            16 if words.len() % 16 == 0 => Some(
+                words
+                    .chunks_exact(16)
+                    .map(|w| i128::from_le_bytes(w.try_into().unwrap_or_default()))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    struct Packed;
+
+    impl Visitor<'_> for Packed {
+        type Value = Vec<i128>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("packed integers")
+        }
+
+        fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Vec<i128>, E> {
+            decode(bytes).ok_or_else(|| E::custom("packed integers of a bad length"))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i128>, D::Error> {
+        d.deserialize_bytes(Packed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +232,23 @@ mod tests {
         assert_eq!(r.len(), 3);
         assert_eq!(r.get(1), Some(Ok(Value::Int(8))));
         assert_eq!(r.raised(), Some(&Raised("ValueError: no".into())));
+    }
+
+    #[test]
+    fn packed_integers_round_trip_narrow_and_wide() {
+        for ints in [
+            vec![0, -1, 8, i128::from(i64::MAX)],
+            vec![1, i128::MAX, i128::MIN],
+        ] {
+            let r = ChunkResults::Ints(ints.clone());
+            let bytes = postcard::to_stdvec(&r).expect("encode");
+            let back: ChunkResults = postcard::from_bytes(&bytes).expect("decode");
+            assert_eq!(back, r);
+        }
+        let narrow = packed::encode(&[1, 2]);
+        assert_eq!(narrow.len(), 1 + 2 * 8);
+        assert_eq!(packed::decode(&narrow[..5]), None, "a cut word");
+        assert_eq!(packed::decode(&[]), None);
     }
 
     #[test]

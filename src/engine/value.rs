@@ -20,7 +20,11 @@ pub enum Value {
     /// A list whose every item is an integer, packed and shared: a map's results are
     /// 16 bytes an item, and copying the list (into a variable, an event) copies nothing.
     /// It equals the `List` of the same integers and prints as one.
-    Ints(Arc<[i128]>),
+    Ints(#[serde(deserialize_with = "packed_arc")] Arc<[i128]>),
+}
+
+fn packed_arc<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<[i128]>, D::Error> {
+    crate::engine::chunk::packed::deserialize(d).map(Arc::from)
 }
 
 /// Tagged form for the binary wire, where the reader needs the variant.
@@ -33,7 +37,7 @@ enum Tagged<'a> {
     List(&'a [Value]),
     Tuple(&'a [Value]),
     Repr(&'a str),
-    Ints(&'a [i128]),
+    Ints(#[serde(serialize_with = "crate::engine::chunk::packed::serialize")] &'a [i128]),
 }
 
 impl Serialize for Value {

@@ -149,12 +149,17 @@ impl ItemClock {
             self.in_block = 0;
             return Some(now.duration_since(t0) > SLOW);
         }
-        self.in_block += 1;
+        self.end_many(1)
+    }
+
+    /// `items` quick items ended; whether the block they close was slow on average.
+    fn end_many(&mut self, items: u32) -> Option<bool> {
+        self.in_block += items;
         if self.in_block < BLOCK {
             return None;
         }
         let now = std::time::Instant::now();
-        let average = now.duration_since(self.block_start) / BLOCK;
+        let average = now.duration_since(self.block_start) / self.in_block;
         self.block_start = now;
         self.in_block = 0;
         Some(average > SLOW)
@@ -238,7 +243,21 @@ impl PoolWorker<'_> {
         let costly = !self.init.cost.per_item.is_zero();
         let mut results = ChunkResults::with_capacity(args.len());
         let mut clock = ItemClock::default();
-        for k in 0..args.len() {
+        let pure = workload::pure_power(func).filter(|_| !costly);
+        let mut k = 0;
+        while k < args.len() {
+            // Quick pure items after the first few run in blocks, with no value built.
+            if let Some(exp) = pure.filter(|_| k >= FIRST_TIMED && !self.last_slow) {
+                let end = (k + BLOCK as usize).min(args.len());
+                let done = results.extend_powers(args, k..end, exp);
+                if done > 0 {
+                    if let Some(slow) = clock.end_many(done as u32) {
+                        self.last_slow = slow;
+                    }
+                    k += done;
+                    continue;
+                }
+            }
             // Say an item started when it may be slow (it has a cost, the last one was
             // slow, or it is the first after waiting), so the driver shows it running
             // while it runs; quick items are reported only by their chunk's results.
@@ -262,6 +281,7 @@ impl PoolWorker<'_> {
             if raised {
                 break;
             }
+            k += 1;
         }
         self.send(&FromWorker::ChunkDone { chunk, results })?;
         if costly || self.last_slow {

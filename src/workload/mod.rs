@@ -354,6 +354,16 @@ fn run_threads(call: &Call, ctx: &mut Context) -> Result<Value, Raised> {
     Ok(Value::Int(units as i128))
 }
 
+/// The exponent of a pure power function (`square`, `cube`): its result depends on its
+/// argument alone and it prints nothing, so a worker may compute a run of them in a loop.
+pub fn pure_power(func: Func) -> Option<u32> {
+    match func {
+        Func::Square => Some(2),
+        Func::Cube => Some(3),
+        _ => None,
+    }
+}
+
 /// `run` for a call with one integer argument, without building its argument list: the
 /// hot path of a map over numbers. The same results and errors as `run`.
 pub fn run_int(func: Func, n: i128, ctx: &mut Context) -> Result<Value, Raised> {
