@@ -613,7 +613,7 @@ fn check_program(program: &Program) {
     assert!(items <= scenario::MAX_ITEMS);
     let load = Command::Load {
         program: program.clone(),
-        task_events: true,
+        detail: pooltop::engine::protocol::Detail::EVERY,
     };
     let back: Vec<Command> = through_socket(&[load]);
     assert_eq!(back.len(), 1, "the program crosses the wire");
@@ -692,7 +692,7 @@ fn seed_frames() -> Vec<Vec<u8>> {
     vec![
         frame(&Command::Load {
             program,
-            task_events: true,
+            detail: pooltop::engine::protocol::Detail::EVERY,
         }),
         frame(&Command::Step),
         frame(&Command::Signal { pid: 7, signal: 9 }),
@@ -723,6 +723,7 @@ fn seed_frames() -> Vec<Vec<u8>> {
                 Ok(Value::Int(1024)),
                 Err(Raised("ValueError: x".into())),
             ]),
+            busy_us: 17,
         }),
         frame(&FromWorker::Started { task: 9 }),
         frame(&Call {

@@ -166,7 +166,7 @@ fn next_view(view: View, lesson: bool) -> View {
 fn load_command(app: &App) -> Effect {
     Effect::Send(Command::Load {
         program: app.world.scenario.program.clone(),
-        task_events: true,
+        detail: crate::engine::protocol::Detail::SCREEN,
     })
 }
 

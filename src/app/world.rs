@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::engine::program::{Measure, Op, StartMethod, SubmitKind};
-use crate::engine::protocol::{Event, EventKind, PoolStateName, Role, Stream};
+use crate::engine::protocol::{
+    Event, EventKind, PoolStateName, RESULTS_SHOWN, Role, RunningTask, Stream,
+};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::monitor::{KernelState, Sample};
@@ -133,20 +135,75 @@ pub struct CallInfo {
     pub func: String,
     pub len: usize,
     pub chunksize: usize,
-    /// Result text by submission position (`None` until it arrives).
+    /// Result text by submission position (`None` until it arrives); of a summarised
+    /// call, only the first positions the screen can show.
     pub results: Vec<Option<String>>,
-    /// Positions in the order their results arrived.
+    /// Positions in the order their results arrived (of a summarised call, the first).
     pub order: Vec<usize>,
+    /// Results in so far.
+    pub finished: usize,
+    /// Reported as progress, not task by task (a large call): what it last said.
+    pub summary: Option<CallSummary>,
+}
+
+/// The last progress report of a call too large to follow task by task.
+#[derive(Clone, Debug, Default)]
+pub struct CallSummary {
+    /// Tasks waiting.
+    pub queued: usize,
+    /// The next few waiting, as Python would write them.
+    pub next: Vec<String>,
+    /// The workers running one of its tasks.
+    pub running: Vec<i32>,
 }
 
 impl CallInfo {
     pub fn done(&self) -> usize {
-        self.order.len()
+        self.finished
     }
 
     pub fn completion_order(&self) -> bool {
         self.method.completion_order()
     }
+
+    /// Item `index`'s result arrived; false when it already had one.
+    fn record(&mut self, index: usize, text: String) -> bool {
+        if self.results.len() < self.len {
+            self.results.resize(self.len, None);
+        }
+        match self.results.get_mut(index) {
+            Some(slot) if slot.is_none() => {
+                *slot = Some(text);
+                self.order.push(index);
+                self.finished += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A summarised call's results among the first shown.
+    fn record_shown(&mut self, results: Vec<(u32, String)>) {
+        let shown = self.len.min(RESULTS_SHOWN);
+        if self.results.len() < shown {
+            self.results.resize(shown, None);
+        }
+        for (index, text) in results {
+            if let Some(slot) = self.results.get_mut(index as usize) {
+                *slot = Some(text);
+                self.order.push(index as usize);
+            }
+        }
+    }
+}
+
+/// A `call_progress` event's news, as the world takes it in.
+struct Progress {
+    done: usize,
+    running: Vec<RunningTask>,
+    next: Vec<String>,
+    results: Vec<(u32, String)>,
+    finished: Vec<(i32, u32)>,
 }
 
 /// A task waiting, running or lost.
@@ -373,6 +430,34 @@ impl World {
             .collect()
     }
 
+    /// Tasks waiting, those reported one by one and those of summarised calls.
+    pub fn queued(&self) -> usize {
+        let summarised: usize = self
+            .calls
+            .iter()
+            .filter_map(|c| c.summary.as_ref())
+            .map(|s| s.queued)
+            .sum();
+        self.tasks.pending.len() + summarised
+    }
+
+    /// The next tasks waiting, as Python would write them, oldest first.
+    pub fn next_labels(&self, n: usize) -> Vec<String> {
+        let t = &self.tasks;
+        let mut labels: Vec<String> = t
+            .pending
+            .iter()
+            .filter_map(|k| t.all.get(k))
+            .take(n)
+            .map(|i| i.label.clone())
+            .collect();
+        let summarised = self.calls.iter().filter_map(|c| c.summary.as_ref());
+        for s in summarised {
+            labels.extend(s.next.iter().take(n.saturating_sub(labels.len())).cloned());
+        }
+        labels
+    }
+
     /// The newest call that still waits for results.
     pub fn waiting_call(&self) -> Option<&CallInfo> {
         self.calls.iter().rev().find(|c| c.done() < c.len)
@@ -527,6 +612,25 @@ impl World {
             | EventKind::TaskFailed { .. }
             | EventKind::TaskLost { .. }
             | EventKind::Requeued { .. }) => self.on_task(t, kind),
+            EventKind::CallProgress {
+                call,
+                done,
+                running,
+                next,
+                results,
+                finished,
+                ..
+            } => self.on_progress(
+                t,
+                call,
+                Progress {
+                    done,
+                    running,
+                    next,
+                    results,
+                    finished,
+                },
+            ),
             EventKind::Ended {
                 pid,
                 name,
@@ -825,16 +929,21 @@ impl World {
                 func,
                 len,
                 chunksize,
-            } => self.calls.push(CallInfo {
-                call,
-                pool,
-                method,
-                func,
-                len,
-                chunksize,
-                results: vec![None; len],
-                order: Vec::new(),
-            }),
+            } => {
+                self.forget_old_results();
+                self.calls.push(CallInfo {
+                    call,
+                    pool,
+                    method,
+                    func,
+                    len,
+                    chunksize,
+                    results: vec![None; len.min(RESULTS_SHOWN)],
+                    order: Vec::new(),
+                    finished: 0,
+                    summary: None,
+                });
+            }
             EventKind::TaskQueued {
                 task,
                 call,
@@ -883,6 +992,107 @@ impl World {
         }
     }
 
+    /// A summarised call's report: counts move, the running tasks and the timeline's
+    /// busy spans follow its workers, and the results on screen fill in.
+    fn on_progress(&mut self, t: f64, call: u32, progress: Progress) {
+        let Some(at) = self.calls.iter().position(|c| c.call == call) else {
+            return;
+        };
+        let info = &mut self.calls[at];
+        let first_report = info.summary.is_none();
+        let before = std::mem::take(&mut info.summary).unwrap_or_default();
+        let delta = progress.done.saturating_sub(info.finished);
+        info.finished = progress.done.max(info.finished);
+        info.record_shown(progress.results);
+        let running_now: Vec<i32> = progress.running.iter().map(|r| r.pid).collect();
+        let left = info.len.saturating_sub(info.finished);
+        info.summary = Some(CallSummary {
+            queued: left.saturating_sub(running_now.len()),
+            next: progress.next,
+            running: running_now.clone(),
+        });
+        let complete = info.finished >= info.len;
+        if first_report {
+            self.tasks.total += info.len as u64;
+        }
+        self.tasks.done += delta as u64;
+        for (pid, count) in progress.finished {
+            if let Some(p) = self.proc_mut(pid) {
+                p.tasks_done += u64::from(count);
+            }
+        }
+        for pid in before.running.iter().filter(|p| !running_now.contains(p)) {
+            self.stop_summary_run(t, *pid);
+        }
+        for RunningTask { pid, task, label } in progress.running {
+            if complete {
+                self.stop_summary_run(t, pid);
+                continue;
+            }
+            if let Some(old) = self.tasks.running.insert(pid, task)
+                && old != task
+            {
+                self.tasks.all.remove(&old);
+            }
+            // Its result is never reported alone, so its position is not needed.
+            let index = 0;
+            self.tasks.all.insert(task, TaskInfo { call, index, label });
+            if let Some(p) = self.proc_mut(pid) {
+                p.current = Some(task);
+            }
+            let open = self
+                .tasks
+                .spans
+                .iter()
+                .rev()
+                .find(|s| s.pid == pid)
+                .is_some_and(|s| s.end.is_none() && s.call == call);
+            if !open {
+                self.push_span(TaskSpan {
+                    task,
+                    pid,
+                    call,
+                    start: t,
+                    end: None,
+                    ok: true,
+                });
+            }
+        }
+    }
+
+    /// A worker no longer runs a summarised call's task: its busy span ends.
+    fn stop_summary_run(&mut self, t: f64, pid: i32) {
+        if let Some(task) = self.tasks.running.remove(&pid) {
+            self.tasks.all.remove(&task);
+        }
+        if let Some(p) = self.proc_mut(pid) {
+            p.current = None;
+        }
+        if let Some(span) = self.tasks.spans.iter_mut().rev().find(|s| s.pid == pid)
+            && span.end.is_none()
+        {
+            span.end = Some(t);
+        }
+    }
+
+    fn push_span(&mut self, span: TaskSpan) {
+        let spans = &mut self.tasks.spans;
+        spans.push_back(span);
+        while spans.len() > MAX_SPANS {
+            spans.pop_front();
+        }
+    }
+
+    /// Only the newest calls' results can be on screen; older ones keep their counts.
+    fn forget_old_results(&mut self) {
+        const KEPT: usize = 8;
+        let old = self.calls.len().saturating_sub(KEPT);
+        for c in self.calls.iter_mut().take(old) {
+            c.results = Vec::new();
+            c.order = Vec::new();
+        }
+    }
+
     /// Tasks whose worker died before reporting them wait in the queue again.
     fn on_requeued(&mut self, t: f64, tasks: &[u64], pid: i32, name: &str) {
         for &task in tasks {
@@ -915,8 +1125,7 @@ impl World {
 
     fn on_task_started(&mut self, t: f64, task: u64, pid: i32) {
         let call = self.tasks.all.get(&task).map_or(0, |i| i.call);
-        let spans = &mut self.tasks.spans;
-        spans.push_back(TaskSpan {
+        self.push_span(TaskSpan {
             task,
             pid,
             call,
@@ -924,9 +1133,6 @@ impl World {
             end: None,
             ok: true,
         });
-        while spans.len() > MAX_SPANS {
-            spans.pop_front();
-        }
         self.tasks.pending.remove(&task);
         self.tasks.running.insert(pid, task);
         if let Some(p) = self.proc_mut(pid) {
@@ -963,16 +1169,15 @@ impl World {
         {
             p.current = None;
         }
-        let info = self.tasks.all.get(&task);
-        let call = info.and_then(|i| self.calls.iter_mut().find(|c| c.call == i.call));
-        if let (Some(info), Some(call)) = (info, call) {
-            match call.results.get_mut(info.index) {
-                Some(slot) if slot.is_none() => {
-                    *slot = Some(text);
-                    call.order.push(info.index);
-                }
-                _ => return,
-            }
+        // A task's label is kept while it waits or runs, and no longer: a task with
+        // none has ended already.
+        let Some(info) = self.tasks.all.remove(&task) else {
+            return;
+        };
+        if let Some(call) = self.calls.iter_mut().find(|c| c.call == info.call)
+            && !call.record(info.index, text)
+        {
+            return;
         }
         self.tasks.done += 1;
         if let Some(p) = self.proc_mut(pid) {

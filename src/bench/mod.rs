@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::engine::program::{
     Callbacks, Items, Op, Program, RunSettings, StartMethod, Step, SubmitKind,
 };
-use crate::engine::protocol::{Command, Event, EventKind, Role};
+use crate::engine::protocol::{Command, Detail, Event, EventKind, Role, TaskDetail};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::session::{Feed, Session};
@@ -323,7 +323,10 @@ pub fn run(tasks: usize, workers: usize, start_method: StartMethod) -> ExitCode 
     };
     let load = Command::Load {
         program: plan.program.clone(),
-        task_events: false,
+        detail: Detail {
+            tasks: TaskDetail::Off,
+            values: true,
+        },
     };
     let rec = session
         .send(&load)

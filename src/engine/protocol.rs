@@ -12,7 +12,7 @@ use crate::workload::{Call, Cost, Func};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Command {
     /// Load a program; nothing runs until `Step` or `Continue`.
-    Load { program: Program, task_events: bool },
+    Load { program: Program, detail: Detail },
     /// Execute the next step (it may block, as the Python call would).
     Step,
     /// Execute steps until the end.
@@ -30,6 +30,63 @@ pub enum Command {
     /// Deliver `signal` to every process of a watched tree, as a terminal does to its
     /// foreground process group (Ctrl-C is SIGINT to the program and all its workers).
     SignalTree { signal: i32 },
+}
+
+/// How much a front end hears about tasks and values: what nobody reads is neither
+/// sent nor kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detail {
+    pub tasks: TaskDetail,
+    /// `result` events carry the values steps produce (a map's whole list).
+    pub values: bool,
+}
+
+impl Detail {
+    /// Everything: an event log (`--events`, `--trace`).
+    pub const EVERY: Detail = Detail {
+        tasks: TaskDetail::Every,
+        values: true,
+    };
+    /// The dashboard: large calls summarised, no values.
+    pub const SCREEN: Detail = Detail {
+        tasks: TaskDetail::Summary,
+        values: false,
+    };
+    /// A headless run nobody logs: the program's own output only.
+    pub const QUIET: Detail = Detail {
+        tasks: TaskDetail::Off,
+        values: false,
+    };
+}
+
+/// Which per-task events the driver sends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskDetail {
+    /// None (the benchmark, a headless run without `--events`).
+    Off,
+    /// Every task of a call of up to [`SUMMARY_FROM`] tasks; a larger call as
+    /// `call_progress` events, at most [`PROGRESS_EVERY_MS`] apart (the dashboard).
+    Summary,
+    /// Every task of every call.
+    #[default]
+    Every,
+}
+
+/// Calls with more tasks than this are summarised for the dashboard.
+pub const SUMMARY_FROM: usize = 2000;
+/// How often a summarised call's progress is sent.
+pub const PROGRESS_EVERY_MS: u64 = 40;
+/// Results of a summarised call the screen can show: the first positions (in order) or
+/// the first arrivals (completion order).
+pub const RESULTS_SHOWN: usize = 512;
+
+/// A task a worker is running, for a summarised call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningTask {
+    pub pid: i32,
+    pub task: u64,
+    /// The call as Python would write it: `cube(4)`.
+    pub label: String,
 }
 
 /// What `pooltop watch` runs.
@@ -178,6 +235,21 @@ pub enum EventKind {
         len: usize,
         chunksize: usize,
     },
+    /// Where a summarised call stands (see [`TaskDetail::Summary`]): counts, what runs,
+    /// what comes next and the new results the screen can show.
+    CallProgress {
+        call: u32,
+        /// Results in, failed ones included.
+        done: usize,
+        failed: usize,
+        running: Vec<RunningTask>,
+        /// The next few tasks waiting, as Python would write them.
+        next: Vec<String>,
+        /// New results among those shown: (position, repr).
+        results: Vec<(u32, String)>,
+        /// Items each worker finished since the last progress: (pid, count).
+        finished: Vec<(i32, u32)>,
+    },
     TaskQueued {
         task: u64,
         call: u32,
@@ -322,6 +394,32 @@ impl PoolStateName {
 }
 
 impl Event {
+    /// The JSON Lines form, written as it is made (a result of a million items is not
+    /// built as a tree first). The same text as [`Event::to_json`].
+    pub fn write_json(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let mut kind = Vec::with_capacity(128);
+        serde_json::to_writer(&mut kind, &self.kind)?;
+        let t = (self.t * 1e6).round() / 1e6;
+        out.write_all(b"{\"t\":")?;
+        serde_json::to_writer(&mut *out, &t)?;
+        out.write_all(b",\"event\":")?;
+        // Externally tagged: `"name"` for a unit variant, `{"name":{fields}}` otherwise.
+        if kind.first() != Some(&b'{') {
+            out.write_all(&kind)?;
+            return out.write_all(b"}");
+        }
+        let colon = kind.iter().position(|b| *b == b':').unwrap_or(0);
+        out.write_all(&kind[1..colon])?;
+        let fields = kind
+            .get(colon + 2..kind.len().saturating_sub(2))
+            .unwrap_or(&[]);
+        if !fields.is_empty() {
+            out.write_all(b",")?;
+            out.write_all(fields)?;
+        }
+        out.write_all(b"}")
+    }
+
     /// The JSON Lines form: `{"t": ..., "event": "task_done", ...fields}`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut out = serde_json::Map::new();
@@ -381,8 +479,15 @@ pub enum Job {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FromWorker {
     Ready,
-    Started { task: u64 },
-    ChunkDone { chunk: u64, results: ChunkResults },
+    Started {
+        task: u64,
+    },
+    /// A chunk's results, and how long the worker took to run it (microseconds).
+    ChunkDone {
+        chunk: u64,
+        results: ChunkResults,
+        busy_us: u32,
+    },
 }
 
 /// The fork server's conversation with the driver.
@@ -403,4 +508,50 @@ pub enum FromForkserver {
         pid: i32,
         exitcode: i32,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streamed_json_is_the_tree_json() {
+        let events = [
+            EventKind::TaskDone {
+                task: 3,
+                pid: 12,
+                name: "ForkPoolWorker-1".into(),
+                result: Value::Int(27),
+            },
+            EventKind::Result {
+                value: Value::list(vec![Value::Int(1), Value::Int(8)]),
+                python: "r = pool.map(cube, [1, 2]) # {\"x\": 1}".into(),
+            },
+            EventKind::Finished {
+                elapsed: 0.5,
+                status: None,
+            },
+            EventKind::CallProgress {
+                call: 0,
+                done: 2,
+                failed: 0,
+                running: Vec::new(),
+                next: vec!["cube(3)".into()],
+                results: vec![(0, "0".into())],
+                finished: vec![(12, 2)],
+            },
+        ];
+        for kind in events {
+            let event = Event {
+                t: 1.234_567_89,
+                kind,
+            };
+            let mut streamed = Vec::new();
+            event.write_json(&mut streamed).expect("write");
+            assert_eq!(
+                String::from_utf8(streamed).expect("utf-8"),
+                event.to_json().to_string()
+            );
+        }
+    }
 }

@@ -601,7 +601,7 @@ mod tests {
         let mut w = FrameWriter::default();
         w.push(&Command::Load {
             program,
-            task_events: false,
+            detail: crate::engine::protocol::Detail::QUIET,
         })
         .expect("push");
         let (a, b) = crate::engine::sys::stream_pair().expect("pair");

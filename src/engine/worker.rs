@@ -240,6 +240,7 @@ impl PoolWorker<'_> {
         first_task: u64,
         args: &ChunkArgs,
     ) -> std::io::Result<()> {
+        let began = std::time::Instant::now();
         let costly = !self.init.cost.per_item.is_zero();
         let mut results = ChunkResults::with_capacity(args.len());
         let mut clock = ItemClock::default();
@@ -283,7 +284,12 @@ impl PoolWorker<'_> {
             }
             k += 1;
         }
-        self.send(&FromWorker::ChunkDone { chunk, results })?;
+        let busy_us = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
+        self.send(&FromWorker::ChunkDone {
+            chunk,
+            results,
+            busy_us,
+        })?;
         if costly || self.last_slow {
             self.flush()?;
         }

@@ -8,7 +8,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::engine::protocol::{Command, Event, EventKind, Stream};
+use crate::engine::protocol::{Command, Detail, Event, EventKind, Stream};
 use crate::engine::sys;
 use crate::scenario::Scenario;
 use crate::session::{Feed, Session};
@@ -39,10 +39,18 @@ impl EventSink {
         match self {
             EventSink::None => Ok(()),
             EventSink::Stdout => {
-                lines.push(Line::Out(format!("{}\n", event.to_json())));
+                let mut json = Vec::with_capacity(128);
+                event.write_json(&mut json)?;
+                json.push(b'\n');
+                let text = String::from_utf8(json)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                lines.push(Line::Out(text));
                 Ok(())
             }
-            EventSink::File(f) => writeln!(f, "{}", event.to_json()),
+            EventSink::File(f) => {
+                event.write_json(f)?;
+                f.write_all(b"\n")
+            }
         }
     }
 
@@ -53,8 +61,13 @@ impl EventSink {
         }
     }
 
-    fn wants_tasks(&self) -> bool {
-        !matches!(self, EventSink::None)
+    /// Everything for an event log; nothing per task or value otherwise (`--trace`
+    /// shows steps and processes only).
+    fn detail(&self) -> Detail {
+        match self {
+            EventSink::None => Detail::QUIET,
+            _ => Detail::EVERY,
+        }
     }
 }
 
@@ -354,7 +367,7 @@ pub fn run(scenario: Scenario, sink: EventSink, trace: bool) -> ExitCode {
     } else {
         let load = Command::Load {
             program: scenario.program,
-            task_events: sink.wants_tasks() || trace,
+            detail: sink.detail(),
         };
         session
             .send(&load)

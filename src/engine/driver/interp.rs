@@ -324,7 +324,9 @@ impl Interp {
             python: python.clone(),
             outcome,
         });
-        if let Some(value) = self.result.take() {
+        if let Some(value) = self.result.take()
+            && m.report_values
+        {
             m.emit(EventKind::Result { value, python });
         }
     }

@@ -82,6 +82,8 @@ pub struct Machine {
     pub outbox: Outbox,
     pub pools: Pools,
     pub processes: Vec<ProcessObj>,
+    /// The front end wants the values steps produce (`result` events).
+    pub report_values: bool,
 }
 
 impl Machine {
@@ -91,6 +93,7 @@ impl Machine {
             outbox,
             pools: Pools::default(),
             processes: Vec::new(),
+            report_values: true,
         }
     }
 
@@ -114,6 +117,7 @@ impl Machine {
     pub fn dispatch_all(&mut self) {
         let (pools, mut hands) = self.split();
         pools.dispatch_all(&mut hands);
+        pools.report_progress(&mut hands, std::time::Instant::now());
     }
 
     /// `process.start()`: the child of Process object `p`.

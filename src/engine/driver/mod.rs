@@ -17,7 +17,7 @@ use std::time::Instant;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::engine::program::Program;
-use crate::engine::protocol::{Command, EventKind};
+use crate::engine::protocol::{Command, Detail, EventKind, TaskDetail};
 use crate::engine::sys;
 use crate::engine::wire::{Fill, FrameReader};
 
@@ -144,10 +144,14 @@ impl Driver {
     }
 
     fn poll_timeout(&self) -> PollTimeout {
-        let deadline = match (self.interp.deadline(), self.m.children.shutdown_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = [
+            self.interp.deadline(),
+            self.m.children.shutdown_deadline(),
+            self.m.pools.progress_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         match deadline {
             None => PollTimeout::NONE,
             Some(d) => {
@@ -253,10 +257,7 @@ impl Driver {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::Load {
-                program,
-                task_events,
-            } => self.load(program, task_events),
+            Command::Load { program, detail } => self.load(program, detail),
             Command::Step => self.interp.allow_steps(1),
             Command::Continue => self.interp.allow_all(),
             Command::Pause => self.interp.pause(),
@@ -268,11 +269,11 @@ impl Driver {
         }
     }
 
-    fn load(&mut self, program: Program, task_events: bool) {
-        self.m
-            .children
-            .configure(program.settings.cost, task_events);
-        self.m.pools.set_task_events(task_events);
+    fn load(&mut self, program: Program, detail: Detail) {
+        let per_task = detail.tasks != TaskDetail::Off;
+        self.m.children.configure(program.settings.cost, per_task);
+        self.m.pools.set_task_detail(detail.tasks);
+        self.m.report_values = detail.values;
         let kind = EventKind::Loaded {
             scenario: program.name.clone(),
             pid: self.m.children.me(),

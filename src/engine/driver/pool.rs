@@ -7,7 +7,10 @@ use std::time::Instant;
 
 use crate::engine::chunk::{ChunkArgs, ChunkResults};
 use crate::engine::program::{Items, StartMethod, SubmitKind};
-use crate::engine::protocol::{EventKind, FromWorker, Job, LostCause, PoolStateName, ToWorker};
+use crate::engine::protocol::{
+    EventKind, FromWorker, Job, LostCause, PROGRESS_EVERY_MS, PoolStateName, RESULTS_SHOWN,
+    RunningTask, SUMMARY_FROM, TaskDetail, ToWorker,
+};
 use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func};
@@ -92,8 +95,9 @@ struct Worker {
     stop_sent: bool,
     /// Smoothed seconds per chunk.
     service_secs: f64,
-    chunk_started: Option<Instant>,
     running_task: Option<u64>,
+    /// Items finished since the last progress report (summarised calls).
+    unreported: u32,
 }
 
 impl Worker {
@@ -106,8 +110,8 @@ impl Worker {
             window: 1,
             stop_sent: false,
             service_secs: 0.0,
-            chunk_started: None,
             running_task: None,
+            unreported: 0,
         }
     }
 
@@ -118,19 +122,17 @@ impl Worker {
             && maxtasks.is_none_or(|m| self.chunks_taken < m)
     }
 
-    /// A chunk's results came in; with `more` assigned, the next one starts now (quick
-    /// chunks are not announced as they start).
-    fn chunk_finished(&mut self, more: bool) {
-        let now = Instant::now();
-        if let Some(t0) = std::mem::replace(&mut self.chunk_started, more.then_some(now)) {
-            let secs = now.duration_since(t0).as_secs_f64();
-            self.service_secs = if self.service_secs == 0.0 {
-                secs
-            } else {
-                0.7 * self.service_secs + 0.3 * secs
-            };
-            self.window = window_for(self.service_secs);
-        }
+    /// A chunk's results came in; it took the worker `busy_us` to run. The worker's own
+    /// clock, not the round trip: with hundreds of workers on a few cores, a chunk waits
+    /// for a CPU far longer than it runs, and that wait must not shrink the window.
+    fn chunk_finished(&mut self, busy_us: u32) {
+        let secs = f64::from(busy_us) / 1e6;
+        self.service_secs = if self.service_secs == 0.0 {
+            secs
+        } else {
+            0.7 * self.service_secs + 0.3 * secs
+        };
+        self.window = window_for(self.service_secs);
     }
 }
 
@@ -208,6 +210,22 @@ pub struct CallState {
     cancelled: Option<String>,
     /// The result once taken; per-item state is released then.
     taken: Option<Result<Value, String>>,
+    failed: usize,
+    /// Reported as progress rather than task by task (a large call, for the dashboard).
+    summary: Option<Progress>,
+}
+
+/// What a summarised call's progress reports have said so far.
+#[derive(Default)]
+struct Progress {
+    /// When the last report went out.
+    last: Option<Instant>,
+    /// Positions among the first [`RESULTS_SHOWN`] whose results were sent.
+    shown: Vec<bool>,
+    /// Arrivals sent, for a call in completion order.
+    arrivals_sent: usize,
+    /// The report of the finished call went out; no more follow.
+    closed: bool,
 }
 
 impl CallState {
@@ -307,6 +325,44 @@ impl CallState {
         }
     }
 
+    /// Item `index` as Python would write the call: `cube(4)`.
+    fn call_text(&self, index: usize) -> String {
+        Call {
+            func: self.func,
+            args: self.items.args(index),
+        }
+        .to_string()
+    }
+
+    /// New results among those the screen shows: the first positions of a call in
+    /// order, the first arrivals of one in completion order.
+    fn new_shown_results(&mut self) -> Vec<(u32, String)> {
+        let text = |r: Result<Value, String>| r.map_or_else(|e| e, |v| v.to_string());
+        let Some(progress) = self.summary.as_mut() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if self.kind.completion_order() {
+            let upto = self.order.len().min(RESULTS_SHOWN);
+            for &i in self.order.get(progress.arrivals_sent..upto).unwrap_or(&[]) {
+                if let Some(r) = self.results.get(i as usize) {
+                    out.push((i, text(r)));
+                }
+            }
+            progress.arrivals_sent = progress.arrivals_sent.max(upto);
+            return out;
+        }
+        let upto = self.len.min(RESULTS_SHOWN);
+        progress.shown.resize(upto, false);
+        for (i, shown) in progress.shown.iter_mut().enumerate() {
+            if !*shown && let Some(r) = self.results.get(i) {
+                *shown = true;
+                out.push((i as u32, text(r)));
+            }
+        }
+        out
+    }
+
     /// The task numbers of a chunk.
     fn tasks_of(&self, r: ChunkRef) -> impl Iterator<Item = u64> + '_ {
         let (first, len) = self.chunk(r).map_or((0, 0), |c| (c.first, c.len));
@@ -339,6 +395,9 @@ impl CallState {
 
     fn arrived(&mut self, index: usize) {
         self.done += 1;
+        if self.results.get(index).is_some_and(|r| r.is_err()) {
+            self.failed += 1;
+        }
         if self.kind.completion_order() {
             self.order.push(index as u32);
         }
@@ -369,7 +428,7 @@ pub struct Pools {
     list: Vec<Pool>,
     calls: Vec<CallState>,
     next_task: u64,
-    task_events: bool,
+    detail: TaskDetail,
 }
 
 impl Default for Pools {
@@ -378,15 +437,89 @@ impl Default for Pools {
             list: Vec::new(),
             calls: Vec::new(),
             next_task: 0,
-            task_events: true,
+            detail: TaskDetail::Every,
         }
     }
 }
 
 impl Pools {
     /// Per-task events are for the dashboard and event logs; the benchmark goes without.
-    pub fn set_task_events(&mut self, on: bool) {
-        self.task_events = on;
+    pub fn set_task_detail(&mut self, detail: TaskDetail) {
+        self.detail = detail;
+    }
+
+    /// When the next progress report of a summarised call is due.
+    pub fn progress_deadline(&self) -> Option<Instant> {
+        let every = std::time::Duration::from_millis(PROGRESS_EVERY_MS);
+        self.calls
+            .iter()
+            .filter_map(|c| c.summary.as_ref().filter(|p| !p.closed))
+            .map(|p| p.last.map_or_else(Instant::now, |t| t + every))
+            .min()
+    }
+
+    /// Reports each summarised call that is due: at most every [`PROGRESS_EVERY_MS`],
+    /// and once more as it completes.
+    pub fn report_progress(&mut self, host: &mut impl Workers, now: Instant) {
+        let every = std::time::Duration::from_millis(PROGRESS_EVERY_MS);
+        for call in 0..self.calls.len() {
+            let c = &self.calls[call];
+            let due = c.summary.as_ref().is_some_and(|p| {
+                !p.closed && (c.complete() || p.last.is_none_or(|t| now >= t + every))
+            });
+            if due {
+                self.emit_progress(host, call, now);
+            }
+        }
+    }
+
+    fn emit_progress(&mut self, host: &mut impl Workers, call: usize, now: Instant) {
+        let pool = self.calls[call].pool;
+        let results = self.calls[call].new_shown_results();
+        let c = &self.calls[call];
+        let p = &mut self.list[pool];
+        let mut running = Vec::new();
+        let mut finished = Vec::new();
+        for w in &mut p.workers {
+            let pid = host.pid(w.id);
+            if w.unreported > 0 {
+                finished.push((pid, std::mem::take(&mut w.unreported)));
+            }
+            let Some(r) = w.assigned.front().filter(|r| r.call as usize == call) else {
+                continue;
+            };
+            let first = c.chunk(*r).map_or(0, |ch| c.task_base + ch.first as u64);
+            let task = w.running_task.unwrap_or(first);
+            let index = usize::try_from(task - c.task_base).unwrap_or(0);
+            running.push(RunningTask {
+                pid,
+                task,
+                label: c.call_text(index),
+            });
+        }
+        let next = p
+            .pending
+            .iter()
+            .filter(|r| r.call as usize == call)
+            .filter_map(|r| c.chunk(*r))
+            .flat_map(|ch| ch.first..ch.first + ch.len)
+            .take(8)
+            .map(|i| c.call_text(i))
+            .collect();
+        host.emit(EventKind::CallProgress {
+            call: call as u32,
+            done: c.done,
+            failed: c.failed,
+            running,
+            next,
+            results,
+            finished,
+        });
+        let complete = c.complete();
+        if let Some(progress) = self.calls[call].summary.as_mut() {
+            progress.last = Some(now);
+            progress.closed = complete;
+        }
     }
 
     pub fn count(&self) -> usize {
@@ -510,7 +643,8 @@ impl Pools {
                 call: call as u32,
                 chunk: c as u32,
             }));
-        if self.task_events {
+        let per_task = per_task(self.detail, total);
+        if per_task {
             queue_events(host, call, task_base, func, &items);
         }
         host.emit(EventKind::CallSubmitted {
@@ -535,6 +669,8 @@ impl Pools {
             first_error: None,
             cancelled: None,
             taken: None,
+            failed: 0,
+            summary: (!per_task && self.detail == TaskDetail::Summary).then(Progress::default),
         });
         if self.list[pool].failed_starts >= STORM {
             self.calls[call].cancelled = Some(STORM_ERROR.into());
@@ -584,8 +720,13 @@ impl Pools {
         match msg {
             FromWorker::Ready => self.on_ready(pool, id),
             FromWorker::Started { task } => self.on_task_started(host, pool, id, task),
-            FromWorker::ChunkDone { chunk, results } => {
-                self.on_chunk_done(host, pool, id, ChunkRef::decode(chunk), &results);
+            FromWorker::ChunkDone {
+                chunk,
+                results,
+                busy_us,
+            } => {
+                let r = ChunkRef::decode(chunk);
+                self.on_chunk_done(host, pool, id, r, &results, busy_us);
             }
         }
     }
@@ -615,7 +756,7 @@ impl Pools {
             chunk.started = true;
         }
         w.running_task = Some(task);
-        if self.task_events {
+        if per_task(self.detail, calls[r.call as usize].len) {
             host.emit(EventKind::TaskStarted {
                 task,
                 pid: host.pid(id),
@@ -631,12 +772,13 @@ impl Pools {
         id: WorkerId,
         r: ChunkRef,
         results: &ChunkResults,
+        busy_us: u32,
     ) {
         if let Some(w) = self.list[pool].worker_mut(id) {
             if let Some(pos) = w.assigned.iter().position(|a| *a == r) {
                 w.assigned.remove(pos);
             }
-            w.chunk_finished(!w.assigned.is_empty());
+            w.chunk_finished(busy_us);
         }
         let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
@@ -677,13 +819,25 @@ impl Pools {
                 recorded
             }
         };
-        if !self.task_events {
+        // The worker is done with the chunk, whoever hears of it: it runs nothing now.
+        let summarised = call.summary.is_some();
+        let running = self.list[call.pool].worker_mut(id).and_then(|w| {
+            if summarised {
+                w.unreported += recorded.len() as u32;
+            }
+            w.running_task.take()
+        });
+        if call.summary.is_some() {
+            // The finished call's last report goes out before anyone takes its results.
+            if call.complete() {
+                self.emit_progress(host, r.call as usize, Instant::now());
+            }
+            return;
+        }
+        if !per_task(self.detail, call.len) {
             return;
         }
         let (pid, name) = (host.pid(id), host.name(id).to_owned());
-        let running = self.list[call.pool]
-            .worker_mut(id)
-            .and_then(|w| w.running_task.take());
         for index in recorded {
             let task = call.task_base + index as u64;
             // Quick items are not announced as they start: they start here, as they end.
@@ -883,6 +1037,15 @@ impl Pools {
 }
 
 /// One `task_queued` event per item, before the call is announced.
+/// Whether the tasks of a call of `len` items are reported one by one.
+fn per_task(detail: TaskDetail, len: usize) -> bool {
+    match detail {
+        TaskDetail::Off => false,
+        TaskDetail::Summary => len <= SUMMARY_FROM,
+        TaskDetail::Every => true,
+    }
+}
+
 fn queue_events(host: &mut impl Emit, call: usize, task_base: u64, func: Func, items: &Items) {
     for index in 0..items.len() {
         let mut args = items.args(index);
@@ -910,9 +1073,6 @@ fn assign(host: &mut impl Workers, call: &CallState, w: &mut Worker, r: ChunkRef
         },
         items @ Items::List(_) => ChunkArgs::pack(chunk.len, |k| items.args(chunk.first + k)),
     };
-    if w.assigned.is_empty() {
-        w.chunk_started = Some(Instant::now());
-    }
     w.assigned.push_back(r);
     w.chunks_taken += 1;
     host.send(
@@ -1131,7 +1291,16 @@ mod tests {
         }
         let results = ChunkResults::Ints(tasks.iter().map(|&t| i128::from(t) * 10).collect());
         let chunk = r.encode();
-        pools.on_message(fake, 0, w, FromWorker::ChunkDone { chunk, results });
+        pools.on_message(
+            fake,
+            0,
+            w,
+            FromWorker::ChunkDone {
+                chunk,
+                results,
+                busy_us: 0,
+            },
+        );
     }
 
     fn chunk(call: u32, chunk: u32) -> ChunkRef {
@@ -1643,6 +1812,7 @@ mod tests {
         let done = FromWorker::ChunkDone {
             chunk: chunk(0, 0).encode(),
             results,
+            busy_us: 0,
         };
         pools.on_message(&mut fake, 0, 0, done);
         assert_eq!(

@@ -31,7 +31,7 @@ impl Tasks<'_> {
             String::new()
         };
         Line::from(vec![
-            Span::styled(format!("{q} {}", t.pending.len()), theme.warn()),
+            Span::styled(format!("{q} {}", self.app.world.queued()), theme.warn()),
             Span::raw(" · "),
             Span::styled(format!("{r} {}", t.running.len()), theme.good()),
             Span::raw(format!(" · done {}/{}", t.done, t.total)),
@@ -40,13 +40,13 @@ impl Tasks<'_> {
     }
 
     fn next(&self, width: usize, lines: &mut Vec<Line<'static>>) {
-        let (t, theme) = (&self.app.world.tasks, self.theme);
-        let next: Vec<Span<'static>> = t
-            .pending
-            .iter()
-            .take(24)
-            .filter_map(|k| t.all.get(k))
-            .map(|i| Span::styled(i.label.clone(), theme.dim()))
+        let theme = self.theme;
+        let next: Vec<Span<'static>> = self
+            .app
+            .world
+            .next_labels(24)
+            .into_iter()
+            .map(|label| Span::styled(label, theme.dim()))
             .collect();
         if !next.is_empty() {
             lines.push(Line::from(Span::styled("next:", theme.title())));
@@ -83,7 +83,11 @@ impl Tasks<'_> {
         let heading = Line::from(vec![
             Span::styled(format!("{} results", call.method.method()), theme.title()),
             Span::styled(
-                format!(" {order} · chunksize {}", call.chunksize),
+                format!(
+                    " {order} · chunksize {}{}",
+                    call.chunksize,
+                    shown_part(call)
+                ),
                 theme.dim(),
             ),
         ]);
@@ -105,6 +109,15 @@ impl Tasks<'_> {
         let mut lines = vec![heading];
         lines.extend(wrap_items(&items, width, room.saturating_sub(1).max(1)));
         lines
+    }
+}
+
+/// A summarised call shows only its first results.
+fn shown_part(call: &CallInfo) -> String {
+    if call.summary.is_some() && call.len > call.results.len() {
+        format!(" · first {} of {}", call.results.len(), call.len)
+    } else {
+        String::new()
     }
 }
 
