@@ -20,11 +20,11 @@ pub enum Value {
     /// A list whose every item is an integer, packed and shared: a map's results are
     /// 16 bytes an item, and copying the list (into a variable, an event) copies nothing.
     /// It equals the `List` of the same integers and prints as one.
-    Ints(#[serde(deserialize_with = "packed_arc")] Arc<[i128]>),
+    Ints(#[serde(deserialize_with = "packed_arc")] Arc<Vec<i128>>),
 }
 
-fn packed_arc<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<[i128]>, D::Error> {
-    crate::engine::chunk::packed::deserialize(d).map(Arc::from)
+fn packed_arc<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Arc<Vec<i128>>, D::Error> {
+    crate::engine::chunk::packed::deserialize(d).map(Arc::new)
 }
 
 /// Tagged form for the binary wire, where the reader needs the variant.
@@ -92,7 +92,7 @@ impl Value {
     pub fn list(values: Vec<Value>) -> Value {
         let ints: Option<Vec<i128>> = values.iter().map(Value::as_int).collect();
         match ints {
-            Some(ints) if !values.is_empty() => Value::Ints(ints.into()),
+            Some(ints) if !values.is_empty() => Value::Ints(Arc::new(ints)),
             _ => Value::List(values),
         }
     }

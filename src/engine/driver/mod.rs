@@ -4,6 +4,7 @@
 //! Imports go one way: `outbox` ← (`children`, `pool`) ← `machine` ← `interp` ← this module.
 
 mod children;
+mod chunks;
 mod interp;
 mod machine;
 pub(crate) mod outbox;

@@ -15,6 +15,7 @@ use crate::engine::sys;
 use crate::engine::value::Value;
 use crate::workload::{Call, Func};
 
+use super::chunks::{ChunkQueue, Chunks};
 use super::outbox::Emit;
 use super::slots::Slots;
 
@@ -82,6 +83,10 @@ fn window_for(service_secs: f64) -> usize {
     ((TARGET_SECS / service_secs) as usize).clamp(1, 1024)
 }
 
+/// Chunks a pool hands out before results come back, shared among its workers: with
+/// 512 workers each holds 128 rather than a millisecond's worth of up to 1024.
+const IN_FLIGHT: usize = 65_536;
+
 /// What a pool keeps about one of its workers.
 struct Worker {
     id: WorkerId,
@@ -96,6 +101,8 @@ struct Worker {
     /// Smoothed seconds per chunk.
     service_secs: f64,
     running_task: Option<u64>,
+    /// Assigned chunks one of whose items was reported started.
+    started: Vec<ChunkRef>,
     /// Items finished since the last progress report (summarised calls).
     unreported: u32,
 }
@@ -111,14 +118,15 @@ impl Worker {
             stop_sent: false,
             service_secs: 0.0,
             running_task: None,
+            started: Vec::new(),
             unreported: 0,
         }
     }
 
-    fn has_room(&self, maxtasks: Option<u32>) -> bool {
+    fn has_room(&self, maxtasks: Option<u32>, cap: usize) -> bool {
         self.ready
             && !self.stop_sent
-            && self.assigned.len() < self.window
+            && self.assigned.len() < self.window.min(cap)
             && maxtasks.is_none_or(|m| self.chunks_taken < m)
     }
 
@@ -145,7 +153,7 @@ pub struct Pool {
     maxtasks: Option<u32>,
     /// Workers not yet reaped, oldest first.
     workers: Vec<Worker>,
-    pending: VecDeque<ChunkRef>,
+    pending: ChunkQueue,
     /// Workers that died before they were ready, in a row (a failing initializer).
     failed_starts: u32,
 }
@@ -186,12 +194,6 @@ impl Pool {
     }
 }
 
-struct ChunkState {
-    first: usize,
-    len: usize,
-    started: bool,
-}
-
 /// One submitted call (`map`, `apply_async`, ...): its items, chunks and results.
 pub struct CallState {
     pool: usize,
@@ -200,7 +202,7 @@ pub struct CallState {
     items: Items,
     pub len: usize,
     task_base: u64,
-    chunks: Vec<ChunkState>,
+    chunks: Chunks,
     results: Slots,
     done: usize,
     /// Item indexes in the order their results arrived (kept for `imap_unordered` only).
@@ -272,11 +274,15 @@ impl CallState {
         if let Some(taken) = &self.taken {
             return taken.clone();
         }
-        let outcome = self.outcome();
+        let outcome = if self.large() && self.outcome_is_list() {
+            std::mem::replace(&mut self.results, Slots::new(0)).into_list()
+        } else {
+            self.outcome()
+        };
         self.taken = Some(outcome.clone());
         if self.large() {
             self.results = Slots::new(0);
-            self.chunks = Vec::new();
+            self.chunks = Chunks::new(0, 1);
             self.order = Vec::new();
             self.items = Items::List(Vec::new());
         }
@@ -295,6 +301,11 @@ impl CallState {
         self.results.list()
     }
 
+    /// Whether `outcome` is the results list (no error, more than one value).
+    fn outcome_is_list(&self) -> bool {
+        self.cancelled.is_none() && self.first_error.is_none() && !self.kind.single()
+    }
+
     /// Whether the call raised (`successful()` is its opposite once it is ready).
     pub fn failed(&self) -> bool {
         self.cancelled.is_some() || self.first_error.is_some()
@@ -308,20 +319,16 @@ impl CallState {
         format!("task #{} {call}", self.task_base + index as u64)
     }
 
-    fn chunk(&self, r: ChunkRef) -> Option<&ChunkState> {
-        self.chunks.get(r.chunk as usize)
+    /// Chunk `r`'s first item and length.
+    fn chunk(&self, r: ChunkRef) -> Option<(usize, usize)> {
+        self.chunks.get(r.chunk)
     }
 
     /// A new chunk of this call over items `first..first + len`, not started.
     fn add_chunk(&mut self, call: u32, first: usize, len: usize) -> ChunkRef {
-        self.chunks.push(ChunkState {
-            first,
-            len,
-            started: false,
-        });
         ChunkRef {
             call,
-            chunk: (self.chunks.len() - 1) as u32,
+            chunk: self.chunks.add(first, len),
         }
     }
 
@@ -365,7 +372,7 @@ impl CallState {
 
     /// The task numbers of a chunk.
     fn tasks_of(&self, r: ChunkRef) -> impl Iterator<Item = u64> + '_ {
-        let (first, len) = self.chunk(r).map_or((0, 0), |c| (c.first, c.len));
+        let (first, len) = self.chunk(r).unwrap_or((0, 0));
         (first..first + len).map(|i| self.task_base + i as u64)
     }
 
@@ -488,7 +495,9 @@ impl Pools {
             let Some(r) = w.assigned.front().filter(|r| r.call as usize == call) else {
                 continue;
             };
-            let first = c.chunk(*r).map_or(0, |ch| c.task_base + ch.first as u64);
+            let first = c
+                .chunk(*r)
+                .map_or(0, |(first, _)| c.task_base + first as u64);
             let task = w.running_task.unwrap_or(first);
             let index = usize::try_from(task - c.task_base).unwrap_or(0);
             running.push(RunningTask {
@@ -501,8 +510,8 @@ impl Pools {
             .pending
             .iter()
             .filter(|r| r.call as usize == call)
-            .filter_map(|r| c.chunk(*r))
-            .flat_map(|ch| ch.first..ch.first + ch.len)
+            .filter_map(|r| c.chunk(r))
+            .flat_map(|(first, len)| first..first + len)
             .take(8)
             .map(|i| c.call_text(i))
             .collect();
@@ -558,7 +567,7 @@ impl Pools {
             initializer,
             maxtasks,
             workers: Vec::new(),
-            pending: VecDeque::new(),
+            pending: ChunkQueue::default(),
             failed_starts: 0,
         });
         self.emit_state(host, idx);
@@ -626,23 +635,10 @@ impl Pools {
         let call = self.calls.len();
         let task_base = self.next_task;
         self.next_task += total as u64;
-        let mut chunks = Vec::new();
-        let mut first = 0;
-        while first < total {
-            let len = chunksize.max(1).min(total - first);
-            chunks.push(ChunkState {
-                first,
-                len,
-                started: false,
-            });
-            first += len;
-        }
+        let chunks = Chunks::new(total, chunksize);
         self.list[pool]
             .pending
-            .extend((0..chunks.len()).map(|c| ChunkRef {
-                call: call as u32,
-                chunk: c as u32,
-            }));
+            .push_call(call as u32, chunks.regular());
         let per_task = per_task(self.detail, total);
         if per_task {
             queue_events(host, call, task_base, func, &items);
@@ -688,8 +684,10 @@ impl Pools {
     /// result is in.
     pub fn dispatch(&mut self, host: &mut impl Workers, pool: usize) {
         let p = &mut self.list[pool];
+        // Chunks out at once across the pool stay bounded, whatever the pool's size.
+        let cap = (IN_FLIGHT / p.workers.len().max(1)).max(1);
         for w in &mut p.workers {
-            while w.has_room(p.maxtasks) {
+            while w.has_room(p.maxtasks, cap) {
                 let Some(r) = p.pending.pop_front() else {
                     break;
                 };
@@ -746,14 +744,14 @@ impl Pools {
         let calls = &mut self.calls;
         let found = w.assigned.iter().copied().find(|r| {
             let call = &calls[r.call as usize];
-            call.chunk(*r).is_some_and(|ch| {
-                let first = call.task_base + ch.first as u64;
-                (first..first + ch.len as u64).contains(&task)
+            call.chunk(*r).is_some_and(|(first, len)| {
+                let first = call.task_base + first as u64;
+                (first..first + len as u64).contains(&task)
             })
         });
         let Some(r) = found else { return };
-        if let Some(chunk) = calls[r.call as usize].chunks.get_mut(r.chunk as usize) {
-            chunk.started = true;
+        if !w.started.contains(&r) {
+            w.started.push(r);
         }
         w.running_task = Some(task);
         if per_task(self.detail, calls[r.call as usize].len) {
@@ -778,12 +776,13 @@ impl Pools {
             if let Some(pos) = w.assigned.iter().position(|a| *a == r) {
                 w.assigned.remove(pos);
             }
+            w.started.retain(|s| *s != r);
             w.chunk_finished(busy_us);
         }
         let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
         };
-        let Some((first, len)) = call.chunk(r).map(|ch| (ch.first, ch.len)) else {
+        let Some((first, len)) = call.chunk(r) else {
             return;
         };
         // A chunk is one task to Python: when an item raises, that exception is the
@@ -894,7 +893,7 @@ impl Pools {
                 let Some(call) = self.calls.get_mut(r.call as usize) else {
                     continue;
                 };
-                match call.chunk(r).map(|ch| ch.started) {
+                match call.chunk(r).map(|_| worker.started.contains(&r)) {
                     Some(true) => {
                         again.extend(lose_running_task(
                             host,
@@ -1065,13 +1064,15 @@ fn queue_events(host: &mut impl Emit, call: usize, task_base: u64, func: Func, i
 }
 
 fn assign(host: &mut impl Workers, call: &CallState, w: &mut Worker, r: ChunkRef) {
-    let chunk = &call.chunks[r.chunk as usize];
+    let Some((first, len)) = call.chunk(r) else {
+        return;
+    };
     let args = match &call.items {
         Items::Range { start, .. } => ChunkArgs::Range {
-            start: i128::from(*start) + chunk.first as i128,
-            len: u32::try_from(chunk.len).unwrap_or(u32::MAX),
+            start: i128::from(*start) + first as i128,
+            len: u32::try_from(len).unwrap_or(u32::MAX),
         },
-        items @ Items::List(_) => ChunkArgs::pack(chunk.len, |k| items.args(chunk.first + k)),
+        items @ Items::List(_) => ChunkArgs::pack(len, |k| items.args(first + k)),
     };
     w.assigned.push_back(r);
     w.chunks_taken += 1;
@@ -1080,7 +1081,7 @@ fn assign(host: &mut impl Workers, call: &CallState, w: &mut Worker, r: ChunkRef
         &ToWorker::Chunk {
             chunk: r.encode(),
             func: call.func,
-            first_task: call.task_base + chunk.first as u64,
+            first_task: call.task_base + first as u64,
             args,
         },
     );
@@ -1096,7 +1097,7 @@ fn lose_running_task(
     running: Option<u64>,
     death: &Death,
 ) -> Vec<ChunkRef> {
-    let Some(&ChunkState { first, len, .. }) = call.chunk(r) else {
+    let Some((first, len)) = call.chunk(r) else {
         return Vec::new();
     };
     let end = first + len;
@@ -1333,7 +1334,7 @@ mod tests {
             range(100),
             None,
         );
-        let lens: Vec<usize> = pools.call(call).chunks.iter().map(|c| c.len).collect();
+        let lens = pools.call(call).chunks.lens();
         assert_eq!(lens, [13, 13, 13, 13, 13, 13, 13, 9]);
         assert!(fake.events.iter().any(|e| matches!(
             e,
@@ -1344,7 +1345,11 @@ mod tests {
             }
         )));
         let imap = pools.submit(&mut fake, 0, SubmitKind::Imap, Func::Square, range(5), None);
-        assert_eq!(pools.call(imap).chunks.len(), 5, "imap defaults to 1");
+        assert_eq!(
+            pools.call(imap).chunks.lens().len(),
+            5,
+            "imap defaults to 1"
+        );
         let given = pools.submit(
             &mut fake,
             0,
@@ -1353,7 +1358,7 @@ mod tests {
             range(70),
             Some(30),
         );
-        let lens: Vec<usize> = pools.call(given).chunks.iter().map(|c| c.len).collect();
+        let lens = pools.call(given).chunks.lens();
         assert_eq!(lens, [30, 30, 10]);
     }
 
@@ -1430,7 +1435,7 @@ mod tests {
                 "WorkerLostError: task #0 square(0) was lost: ForkPoolWorker-1 (pid 1000) was killed by SIGKILL".into()
             ))
         );
-        let pending: Vec<ChunkRef> = pools.list[0].pending.iter().copied().collect();
+        let pending: Vec<ChunkRef> = pools.list[0].pending.iter().collect();
         assert_eq!(pending, [chunk(0, 1), chunk(0, 2), chunk(1, 0)]);
         assert_eq!(fake.names.len(), 2, "a replacement was started");
         assert_eq!(pools.get(0).worker(0), Some(1));
@@ -1466,7 +1471,7 @@ mod tests {
             })
             .collect();
         assert_eq!(requeued, [&vec![0, 2, 3]]);
-        let pending: Vec<ChunkRef> = pools.list[0].pending.iter().copied().collect();
+        let pending: Vec<ChunkRef> = pools.list[0].pending.iter().collect();
         assert_eq!(pending, [chunk(0, 1), chunk(0, 2)]);
         ready(&mut pools, &mut fake, 1);
         pools.list[0].workers[0].window = 2;

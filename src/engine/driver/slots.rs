@@ -95,7 +95,7 @@ impl Slots {
                 if filled.iter().any(|f| !f) {
                     return Err("RuntimeError: result missing".into());
                 }
-                Ok(Value::Ints(values.as_slice().into()))
+                Ok(Value::Ints(std::sync::Arc::new(values.clone())))
             }
             Slots::Values(v) => v
                 .iter()
@@ -106,6 +106,20 @@ impl Slots {
                 })
                 .collect::<Result<Vec<Value>, String>>()
                 .map(Value::list),
+        }
+    }
+
+    /// The list, moved out rather than copied (a large call's results are freed once
+    /// they are taken).
+    pub fn into_list(self) -> Result<Value, String> {
+        match self {
+            Slots::Ints { values, filled } => {
+                if filled.iter().any(|f| !f) {
+                    return Err("RuntimeError: result missing".into());
+                }
+                Ok(Value::Ints(std::sync::Arc::new(values)))
+            }
+            values @ Slots::Values(_) => values.list(),
         }
     }
 
