@@ -152,7 +152,9 @@ fn a_panic_in_the_main_process_is_shown_and_never_hangs() {
 fn a_closed_pipe_ends_the_run_quietly() {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(BIN)
-        .args(["run", "worker-killed", "--events", "-"])
+        // A run of seconds that writes nothing to stderr of its own: whatever stderr
+        // shows then comes from the closed pipe.
+        .args(["run", "workshop", "--events", "-"])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -208,10 +208,17 @@ fn plan(tasks: usize, workers: usize, start_method: StartMethod) -> Plan {
 struct Record {
     began: HashMap<usize, f64>,
     ended: HashMap<usize, f64>,
-    results: HashMap<usize, Value>,
+    /// Each list a step returned, as a check of it: its length and its integers' sum
+    /// and sum of squares (the values themselves are not kept).
+    results: HashMap<usize, ListCheck>,
     errors: Vec<String>,
     pool_workers: Vec<i32>,
     worker_memory: Vec<(u64, u64)>,
+    main_pid: Option<i32>,
+    /// Peak resident memory (KiB) of the main process, at the end of the run.
+    main_peak_kib: Option<u64>,
+    /// The highest peak of any pool worker, when the pool part ended.
+    worker_peak_kib: Option<u64>,
 }
 
 impl Record {
@@ -275,6 +282,11 @@ fn collect(session: &mut Session, plan: &Plan) -> Result<Record, String> {
                         .iter()
                         .filter_map(|p| memory_kib(*p))
                         .collect();
+                    rec.worker_peak_kib = rec
+                        .pool_workers
+                        .iter()
+                        .filter_map(|p| sys::peak_rss_kib(*p))
+                        .max();
                     session
                         .send(&Command::Continue)
                         .map_err(|e| e.to_string())?;
@@ -282,7 +294,9 @@ fn collect(session: &mut Session, plan: &Plan) -> Result<Record, String> {
             }
             EventKind::Result { value, .. } => {
                 let index = rec.ended.keys().copied().max().unwrap_or(0);
-                rec.results.insert(index, value);
+                if let Some(check) = ListCheck::of(&value) {
+                    rec.results.insert(index, check);
+                }
             }
             EventKind::Spawned {
                 pid,
@@ -290,23 +304,61 @@ fn collect(session: &mut Session, plan: &Plan) -> Result<Record, String> {
                 ..
             } => rec.pool_workers.push(pid),
             EventKind::Error { message, python } => rec.errors.push(format!("{python}: {message}")),
-            EventKind::Finished { .. } => return Ok(rec),
+            EventKind::Loaded { pid, .. } => rec.main_pid = Some(pid),
+            EventKind::Finished { .. } => {
+                rec.main_peak_kib = rec.main_pid.and_then(sys::peak_rss_kib);
+                return Ok(rec);
+            }
             _ => {}
         }
     }
 }
 
-fn check_results(rec: &Record, plan: &Plan, tasks: usize) -> Result<(), String> {
-    let expected = Value::List((0..tasks).map(|i| Value::Int((i as i128).pow(3))).collect());
-    let get = |i: usize| rec.results.get(&i);
-    if get(plan.pool.map1) != Some(&expected) || get(plan.pool.map_default) != Some(&expected) {
-        return Err("map returned wrong results".into());
+/// What is checked of a list of integers: in order (each item against its position) and
+/// in any order (count, sum and sum of squares, wrapping).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ListCheck {
+    len: usize,
+    in_order: bool,
+    sum: i128,
+    squares: i128,
+}
+
+impl ListCheck {
+    fn of(value: &Value) -> Option<ListCheck> {
+        let ints: Vec<i128> = match value {
+            Value::Ints(ints) => ints.to_vec(),
+            Value::List(items) => items.iter().map(Value::as_int).collect::<Option<_>>()?,
+            _ => return None,
+        };
+        Some(ListCheck::new(&ints, |i| (i as i128).pow(3)))
     }
-    let Some(mut sorted) = get(plan.pool.imap_iter).and_then(Value::list_items) else {
-        return Err("imap_unordered returned nothing".into());
-    };
-    sorted.sort_by_key(Value::as_int);
-    if Value::List(sorted) != expected {
+
+    fn new(ints: &[i128], expected: impl Fn(usize) -> i128) -> ListCheck {
+        ListCheck {
+            len: ints.len(),
+            in_order: ints.iter().enumerate().all(|(i, n)| *n == expected(i)),
+            sum: ints.iter().fold(0, |a, n| a.wrapping_add(*n)),
+            squares: ints
+                .iter()
+                .fold(0, |a, n| a.wrapping_add(n.wrapping_mul(*n))),
+        }
+    }
+}
+
+fn check_results(rec: &Record, plan: &Plan, tasks: usize) -> Result<(), String> {
+    let cubes: Vec<i128> = (0..tasks).map(|i| (i as i128).pow(3)).collect();
+    let expected = ListCheck::new(&cubes, |i| (i as i128).pow(3));
+    let get = |i: usize| rec.results.get(&i);
+    for step in [plan.pool.map1, plan.pool.map_default] {
+        if get(step) != Some(&expected) {
+            return Err("map returned wrong results".into());
+        }
+    }
+    let unordered = get(plan.pool.imap_iter).ok_or("imap_unordered returned nothing")?;
+    if (unordered.len, unordered.sum, unordered.squares)
+        != (expected.len, expected.sum, expected.squares)
+    {
         return Err("imap_unordered returned wrong results".into());
     }
     Ok(())
@@ -368,6 +420,9 @@ fn print_rows(rec: &Record, plan: &Plan, tasks: usize, workers: usize, method: S
         "map_default_chunksize_tasks_per_s": per_s(rec.span_ms(p.map_default, p.map_default)),
         "worker_rss_kib": max_rss,
         "worker_pss_kib": max_pss,
+        "front_end_peak_rss_kib": sys::peak_rss_kib(std::process::id() as i32),
+        "main_process_peak_rss_kib": rec.main_peak_kib,
+        "worker_peak_rss_kib": rec.worker_peak_kib,
     });
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{row}");

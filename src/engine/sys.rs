@@ -198,10 +198,19 @@ pub fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
 
 /// Resident memory of a process in KiB, from `/proc/PID/status` (None once it is gone).
 pub fn rss_kib(pid: i32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The most resident memory a process has had (the kernel's high-water mark), in KiB.
+pub fn peak_rss_kib(pid: i32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+fn status_kib(pid: i32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 

@@ -87,6 +87,44 @@ impl PartialEq for Value {
     }
 }
 
+/// A list built one value at a time, packed while every value is an integer.
+#[derive(Debug)]
+pub enum ListBuilder {
+    Ints(Vec<i128>),
+    Values(Vec<Value>),
+}
+
+impl Default for ListBuilder {
+    fn default() -> ListBuilder {
+        ListBuilder::Ints(Vec::new())
+    }
+}
+
+impl ListBuilder {
+    pub fn push(&mut self, value: Value) {
+        match (self, value) {
+            (ListBuilder::Ints(ints), Value::Int(n)) => ints.push(n),
+            (ListBuilder::Values(values), v) => values.push(v),
+            (this @ ListBuilder::Ints(_), v) => {
+                let ListBuilder::Ints(ints) = std::mem::take(this) else {
+                    return;
+                };
+                let mut values: Vec<Value> = ints.into_iter().map(Value::Int).collect();
+                values.push(v);
+                *this = ListBuilder::Values(values);
+            }
+        }
+    }
+
+    pub fn finish(self) -> Value {
+        match self {
+            ListBuilder::Ints(ints) if !ints.is_empty() => Value::Ints(Arc::new(ints)),
+            ListBuilder::Ints(_) => Value::List(Vec::new()),
+            ListBuilder::Values(values) => Value::List(values),
+        }
+    }
+}
+
 impl Value {
     /// A list of these values, packed when every one is an integer.
     pub fn list(values: Vec<Value>) -> Value {
@@ -193,6 +231,17 @@ mod tests {
         assert_eq!(Value::Tuple(vec![Value::Int(2)]).to_string(), "(2,)");
         assert_eq!(Value::Str("a".into()).to_string(), "'a'");
         assert_eq!(Value::None.to_string(), "None");
+    }
+
+    #[test]
+    fn a_built_list_stays_packed_until_a_value_is_not_an_integer() {
+        let mut b = ListBuilder::default();
+        b.push(Value::Int(1));
+        b.push(Value::Int(8));
+        assert!(matches!(b, ListBuilder::Ints(_)));
+        b.push(Value::None);
+        assert_eq!(b.finish().to_string(), "[1, 8, None]");
+        assert_eq!(ListBuilder::default().finish().to_string(), "[]");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::engine::program::{
 };
 use crate::engine::protocol::{EventKind, Interactive, PoolStateName, Stream};
 use crate::engine::sys;
-use crate::engine::value::Value;
+use crate::engine::value::{ListBuilder, Value};
 use crate::workload::{Call, Func};
 
 use super::children::ChildId;
@@ -55,7 +55,7 @@ struct Iteration {
     next: usize,
     print: bool,
     into: Option<Slot>,
-    collected: Vec<Value>,
+    collected: ListBuilder,
 }
 
 /// `it.next(timeout)` in progress.
@@ -771,7 +771,7 @@ impl Interp {
                 next,
                 print,
                 into,
-                collected: vec![],
+                collected: ListBuilder::default(),
             })),
             SlotVal::Empty => self.undefined(slot),
             _ => self.not_a(slot, "is not iterable"),
@@ -974,10 +974,10 @@ impl Interp {
                 if call.large() {
                     m.children.note_heap_freed();
                 }
-                // Taken only to release the per-item state; the values are in `collected`.
-                let _ = m.pools.call_mut(it.call).take_outcome();
+                // The values are in `collected`: the per-item state goes.
+                m.pools.call_mut(it.call).release();
                 self.moved_to(it.slot, it.next);
-                return self.give(it.into, Value::list(it.collected));
+                return self.give(it.into, it.collected.finish());
             }
             match call.yielded(it.next) {
                 Some(Ok(v)) => {

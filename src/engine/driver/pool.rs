@@ -280,12 +280,7 @@ impl CallState {
             self.outcome()
         };
         self.taken = Some(outcome.clone());
-        if self.large() {
-            self.results = Slots::new(0);
-            self.chunks = Chunks::new(0, 1);
-            self.order = Vec::new();
-            self.items = Items::List(Vec::new());
-        }
+        self.release();
         outcome
     }
 
@@ -299,6 +294,17 @@ impl CallState {
             return self.results.get(0).unwrap_or(Ok(Value::None));
         }
         self.results.list()
+    }
+
+    /// A large call's per-item state goes once nothing will read it (an iterator has
+    /// yielded every result).
+    pub fn release(&mut self) {
+        if self.large() {
+            self.results = Slots::new(0);
+            self.chunks = Chunks::new(0, 1);
+            self.order = Vec::new();
+            self.items = Items::List(Vec::new());
+        }
     }
 
     /// Whether `outcome` is the results list (no error, more than one value).
