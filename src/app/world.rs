@@ -1368,6 +1368,92 @@ mod tests {
     }
 
     #[test]
+    fn a_summarised_call_moves_counts_running_tasks_spans_and_shown_results() {
+        let mut w = world("pool-map");
+        worker(&mut w, 10);
+        worker(&mut w, 11);
+        let call = EventKind::CallSubmitted {
+            call: 0,
+            pool: 0,
+            method: SubmitKind::Map,
+            func: "cube".into(),
+            len: 5000,
+            chunksize: 1,
+        };
+        at(&mut w, 0.0, call);
+        let running = |pid, task: u64| RunningTask {
+            pid,
+            task,
+            label: format!("cube({task})"),
+        };
+        let progress =
+            |done, running: Vec<RunningTask>, results, finished| EventKind::CallProgress {
+                call: 0,
+                done,
+                failed: 0,
+                running,
+                next: vec!["cube(7)".into()],
+                results,
+                finished,
+            };
+        at(
+            &mut w,
+            0.1,
+            progress(
+                2,
+                vec![running(10, 5), running(11, 6)],
+                vec![(1, "1".into())],
+                vec![(10, 2)],
+            ),
+        );
+        assert_eq!((w.tasks.done, w.tasks.total, w.queued()), (2, 5000, 4996));
+        assert_eq!(w.tasks.running.get(&11), Some(&6));
+        assert_eq!(w.next_labels(4), ["cube(7)"]);
+        assert_eq!(
+            w.proc(10).map(|p| (p.tasks_done, p.current)),
+            Some((2, Some(5)))
+        );
+        assert_eq!(
+            w.calls[0].results.len(),
+            RESULTS_SHOWN,
+            "only the shown positions"
+        );
+        assert_eq!(w.calls[0].results[1], Some("1".into()));
+        assert_eq!(w.tasks.spans.len(), 2);
+        // Worker 11 goes quiet; worker 10 carries on in the same busy span.
+        at(
+            &mut w,
+            0.2,
+            progress(
+                3000,
+                vec![running(10, 3001)],
+                Vec::new(),
+                vec![(10, 1500), (11, 1498)],
+            ),
+        );
+        assert_eq!(w.tasks.spans.len(), 2, "a busy worker's span carries on");
+        assert!(
+            w.tasks
+                .spans
+                .iter()
+                .any(|s| s.pid == 11 && s.end == Some(0.2))
+        );
+        assert_eq!(w.proc(11).and_then(|p| p.current), None);
+        at(
+            &mut w,
+            0.3,
+            progress(5000, Vec::new(), Vec::new(), vec![(10, 2000)]),
+        );
+        assert_eq!((w.tasks.done, w.queued()), (5000, 0));
+        assert!(
+            w.tasks.running.is_empty() && w.tasks.all.is_empty(),
+            "nothing kept per task"
+        );
+        assert!(w.tasks.spans.iter().all(|s| s.end.is_some()));
+        assert_eq!(w.proc(10).map(|p| p.tasks_done), Some(3502));
+    }
+
+    #[test]
     fn results_fill_their_positions_once_in_completion_order() {
         let mut w = world("pool-map");
         worker(&mut w, 10);

@@ -1314,6 +1314,80 @@ mod tests {
         ChunkRef { call, chunk }
     }
 
+    /// The dashboard hears of a call over `SUMMARY_FROM` tasks by progress reports: no
+    /// task events, counts that add up, the first results by position, a last report.
+    #[test]
+    fn a_large_call_is_summarised_for_the_dashboard() {
+        let (mut pools, mut fake) = pool_of(1, None);
+        pools.set_task_detail(TaskDetail::Summary);
+        let len = SUMMARY_FROM + 1000;
+        let call = pools.submit(
+            &mut fake,
+            0,
+            SubmitKind::Map,
+            Func::Square,
+            range(len as i64),
+            Some(1000),
+        );
+        ready(&mut pools, &mut fake, 0);
+        pools.dispatch(&mut fake, 0);
+        pools.report_progress(&mut fake, Instant::now());
+        run_chunk(&mut pools, &mut fake, 0, chunk(0, 0));
+        let progress = |fake: &Fake| -> Vec<(usize, usize, usize)> {
+            fake.events
+                .iter()
+                .filter_map(|e| match e {
+                    EventKind::CallProgress {
+                        done,
+                        results,
+                        running,
+                        ..
+                    } => Some((*done, results.len(), running.len())),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(progress(&fake), [(0, 0, 1)], "reports wait their turn");
+        for c in 1..3 {
+            pools.dispatch(&mut fake, 0);
+            run_chunk(&mut pools, &mut fake, 0, chunk(0, c));
+        }
+        // The last chunk's results bring the last report at once.
+        assert_eq!(
+            progress(&fake),
+            [(0, 0, 1), (len, RESULTS_SHOWN, 0)],
+            "the finished call's report has every count and the shown results"
+        );
+        assert!(pools.call(call).complete());
+        assert!(
+            !fake.events.iter().any(|e| matches!(
+                e,
+                EventKind::TaskQueued { .. }
+                    | EventKind::TaskStarted { .. }
+                    | EventKind::TaskDone { .. }
+            )),
+            "no task events for a summarised call"
+        );
+        let finished: u32 = fake
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                EventKind::CallProgress { finished, .. } => {
+                    Some(finished.iter().map(|f| f.1).sum::<u32>())
+                }
+                _ => None,
+            })
+            .sum();
+        assert_eq!(
+            finished as usize, len,
+            "every item is counted to its worker once"
+        );
+        assert!(
+            pools.progress_deadline().is_none(),
+            "nothing more to report"
+        );
+    }
+
     #[test]
     fn default_chunksize_follows_python() {
         assert_eq!(default_chunksize(6, 10), 1);

@@ -18,7 +18,8 @@ pub struct Tasks<'a> {
 }
 
 impl Tasks<'_> {
-    fn counts(&self, width: usize) -> Line<'static> {
+    /// The counts on one line, or on two when one would cut them.
+    fn counts(&self, width: usize) -> Vec<Line<'static>> {
         let (t, theme) = (&self.app.world.tasks, self.theme);
         let (q, r) = if width < 36 {
             ("q", "run")
@@ -30,13 +31,26 @@ impl Tasks<'_> {
         } else {
             String::new()
         };
-        Line::from(vec![
+        let queue = vec![
             Span::styled(format!("{q} {}", self.app.world.queued()), theme.warn()),
             Span::raw(" · "),
             Span::styled(format!("{r} {}", t.running.len()), theme.good()),
-            Span::raw(format!(" · done {}/{}", t.done, t.total)),
-            Span::styled(lost, theme.error()),
-        ])
+        ];
+        let done = format!("done {}/{}", t.done, t.total);
+        let one_line = queue.iter().map(Span::width).sum::<usize>() + 3 + done.len() + lost.len();
+        if one_line <= width {
+            let mut spans = queue;
+            spans.push(Span::raw(format!(" · {done}")));
+            spans.push(Span::styled(lost, theme.error()));
+            return vec![Line::from(spans)];
+        }
+        let lost = lost.trim_start_matches(" · ").to_string();
+        let mut second = vec![Span::raw(done)];
+        if !lost.is_empty() {
+            second.push(Span::raw(" · "));
+            second.push(Span::styled(lost, theme.error()));
+        }
+        vec![Line::from(queue), Line::from(second)]
     }
 
     fn next(&self, width: usize, lines: &mut Vec<Line<'static>>) {
@@ -128,7 +142,7 @@ impl Widget for &Tasks<'_> {
         let inner = b.inner(area);
         b.render(area, buf);
         let width = inner.width as usize;
-        let mut lines = vec![self.counts(width)];
+        let mut lines = self.counts(width);
         self.next(width, &mut lines);
         self.running(&mut lines);
         if world.pools.is_empty() {
