@@ -190,7 +190,7 @@ fn finish_lag(scenario: &str) -> (f64, f64) {
     let pressed = Instant::now();
     d.press(b"s");
     let marker = "scenario finished in ";
-    d.wait(Duration::from_secs(120), |s| s.contains(marker))
+    d.wait(Duration::from_secs(90), |s| s.contains(marker))
         .expect("finished");
     let shown = pressed.elapsed().as_secs_f64();
     let screen = d.screen();
