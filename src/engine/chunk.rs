@@ -98,9 +98,31 @@ impl ChunkResults {
         let ChunkResults::Ints(out) = self else {
             return 0;
         };
+        // Below this a power fits in 64 bits, where multiplying is cheap.
+        let small: i128 = match exp {
+            0 | 1 => i128::from(i64::MAX),
+            2 => 3_037_000_499,
+            3 => 2_097_151,
+            _ => 0,
+        };
+        let power = |n: i128| {
+            if n.abs() <= small {
+                Some(i128::from((n as i64).pow(exp)))
+            } else {
+                n.checked_pow(exp)
+            }
+        };
         let before = out.len();
-        for k in items {
-            match args.int(k).and_then(|n| n.checked_pow(exp)) {
+        let ints: Box<dyn Iterator<Item = i128> + '_> = match args {
+            ChunkArgs::Range { start, len } => {
+                let end = items.end.min(*len as usize);
+                Box::new((items.start..end).map(|k| start.saturating_add(k as i128)))
+            }
+            ChunkArgs::Ints(v) => Box::new(v.get(items).unwrap_or(&[]).iter().copied()),
+            ChunkArgs::Lists(_) => return 0,
+        };
+        for n in ints {
+            match power(n) {
                 Some(v) => out.push(v),
                 None => break,
             }
@@ -232,6 +254,36 @@ mod tests {
         assert_eq!(r.len(), 3);
         assert_eq!(r.get(1), Some(Ok(Value::Int(8))));
         assert_eq!(r.raised(), Some(&Raised("ValueError: no".into())));
+    }
+
+    /// The quick path gives `n ** exp` exactly, at and past the 64-bit edges, and stops
+    /// before the first that overflows 128 bits.
+    #[test]
+    fn powers_in_blocks_are_exact_and_stop_at_overflow() {
+        for (n, exp) in [
+            (2_097_151i128, 3u32),
+            (2_097_152, 3),
+            (-2_097_152, 3),
+            (3_037_000_499, 2),
+            (3_037_000_500, 2),
+            (i128::from(i64::MIN), 2),
+        ] {
+            let mut r = ChunkResults::with_capacity(1);
+            let args = ChunkArgs::Ints(vec![n]);
+            assert_eq!(r.extend_powers(&args, 0..1, exp), 1);
+            assert_eq!(r, ChunkResults::Ints(vec![n.pow(exp)]), "{n} ** {exp}");
+        }
+        let mut r = ChunkResults::with_capacity(3);
+        let args = ChunkArgs::Ints(vec![2, i128::MAX / 2, 3]);
+        assert_eq!(
+            r.extend_powers(&args, 0..3, 2),
+            1,
+            "stops before the overflow"
+        );
+        let range = ChunkArgs::Range { start: 10, len: 3 };
+        let mut r = ChunkResults::with_capacity(3);
+        assert_eq!(r.extend_powers(&range, 1..9, 3), 2, "within the chunk only");
+        assert_eq!(r, ChunkResults::Ints(vec![1331, 1728]));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::ops::Range;
 use std::time::Instant;
 
 use crate::engine::chunk::{ChunkArgs, ChunkResults};
@@ -390,27 +391,30 @@ impl CallState {
         {
             self.first_error = Some(e.clone());
         }
+        let failed = result.is_err();
         if !self.results.put(index, result) {
             return false;
         }
-        self.arrived(index);
+        self.arrived(index, failed);
         true
     }
 
-    /// Records packed integer results of items `first..`; returns the indexes recorded.
-    fn record_ints(&mut self, first: usize, ints: &[i128]) -> Vec<usize> {
-        let put = self.results.put_ints(first, ints);
-        for i in &put {
-            self.arrived(*i);
+    /// Records packed integer results of items `first..`; returns the indexes recorded,
+    /// as runs.
+    fn record_ints(&mut self, first: usize, ints: &[i128]) -> Vec<Range<usize>> {
+        let put = self.results.put_int_runs(first, ints);
+        for run in &put {
+            self.done += run.len();
+            if self.kind.completion_order() {
+                self.order.extend(run.clone().map(|i| i as u32));
+            }
         }
         put
     }
 
-    fn arrived(&mut self, index: usize) {
+    fn arrived(&mut self, index: usize, failed: bool) {
         self.done += 1;
-        if self.results.get(index).is_some_and(|r| r.is_err()) {
-            self.failed += 1;
-        }
+        self.failed += usize::from(failed);
         if self.kind.completion_order() {
             self.order.push(index as u32);
         }
@@ -811,24 +815,25 @@ impl Pools {
         let Some(call) = self.calls.get_mut(r.call as usize) else {
             return;
         };
-        let recorded: Vec<usize> = match results {
+        let recorded: Vec<Range<usize>> = match results {
             ChunkResults::Ints(ints) => call.record_ints(first, ints),
             ChunkResults::Values(values) => {
                 let mut recorded = Vec::with_capacity(values.len());
                 for (k, result) in values.iter().enumerate() {
                     let result = result.clone().map_err(|e| e.0);
                     if call.record(first + k, result) {
-                        recorded.push(first + k);
+                        recorded.push(first + k..first + k + 1);
                     }
                 }
                 recorded
             }
         };
+        let count: usize = recorded.iter().map(ExactSizeIterator::len).sum();
         // The worker is done with the chunk, whoever hears of it: it runs nothing now.
         let summarised = call.summary.is_some();
         let running = self.list[call.pool].worker_mut(id).and_then(|w| {
             if summarised {
-                w.unreported += recorded.len() as u32;
+                w.unreported += count as u32;
             }
             w.running_task.take()
         });
@@ -843,7 +848,7 @@ impl Pools {
             return;
         }
         let (pid, name) = (host.pid(id), host.name(id).to_owned());
-        for index in recorded {
+        for index in recorded.into_iter().flatten() {
             let task = call.task_base + index as u64;
             // Quick items are not announced as they start: they start here, as they end.
             if running != Some(task) {

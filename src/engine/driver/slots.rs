@@ -1,6 +1,8 @@
 //! A call's results as they arrive: packed integers while every result is one (a map of
 //! `cube` over a million numbers is 16 MB, not a million boxed values), values otherwise.
 
+use std::ops::Range;
+
 use crate::engine::value::Value;
 
 /// One result per item of a call, each filled once.
@@ -63,16 +65,40 @@ impl Slots {
 
     /// Fills items `first..` from packed integers, skipping any filled already; returns
     /// the indexes filled.
+    #[cfg(test)]
     pub fn put_ints(&mut self, first: usize, ints: &[i128]) -> Vec<usize> {
+        self.put_int_runs(first, ints)
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Fills items `first..` from packed integers, skipping any filled already; the indexes filled as runs: one run, copied in one go, when none of
+    /// the items was filled before (nearly always).
+    pub fn put_int_runs(&mut self, first: usize, ints: &[i128]) -> Vec<Range<usize>> {
         let end = (first + ints.len()).min(self.len());
-        let mut put = Vec::with_capacity(end.saturating_sub(first));
+        if first >= end {
+            return Vec::new();
+        }
+        if let Slots::Ints { values, filled } = self
+            && !filled[first..end].contains(&true)
+        {
+            values[first..end].copy_from_slice(&ints[..end - first]);
+            filled[first..end].fill(true);
+            return vec![first..end];
+        }
+        let mut put: Vec<Range<usize>> = Vec::new();
+        let mut add = |i: usize| match put.last_mut() {
+            Some(run) if run.end == i => run.end += 1,
+            _ => put.push(i..i + 1),
+        };
         match self {
             Slots::Ints { values, filled } => {
                 for (i, n) in (first..end).zip(ints) {
                     if !filled[i] {
                         values[i] = *n;
                         filled[i] = true;
-                        put.push(i);
+                        add(i);
                     }
                 }
             }
@@ -80,7 +106,7 @@ impl Slots {
                 for (i, n) in (first..end).zip(ints) {
                     if v[i].is_none() {
                         v[i] = Some(Ok(Value::Int(*n)));
-                        put.push(i);
+                        add(i);
                     }
                 }
             }
