@@ -85,7 +85,7 @@ impl Slots {
         {
             values[first..end].copy_from_slice(&ints[..end - first]);
             filled[first..end].fill(true);
-            return vec![first..end];
+            return std::iter::once(first..end).collect();
         }
         let mut put: Vec<Range<usize>> = Vec::new();
         let mut add = |i: usize| match put.last_mut() {
