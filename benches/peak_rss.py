@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs a command and prints the peak resident memory (VmHWM) of it and of every
 descendant, by process, as pooltop names its processes (front end, main process,
-workers). Usage: peak_rss.py COMMAND [ARGS...]
+workers). Usage: peak_rss.py [--root-is-main] COMMAND [ARGS...]; with --root-is-main the
+command itself is the main process and its descendants workers (a Python program).
 
 Samples /proc every 20 ms; VmHWM is the kernel's own high-water mark, so the last sample
 of a process before it exits is its peak (a process that lives under 20 ms is missed).
@@ -35,7 +36,11 @@ def status(pid):
 
 
 def main():
-    proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+    args = sys.argv[1:]
+    root_is_main = args[:1] == ["--root-is-main"]
+    if root_is_main:
+        args = args[1:]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
     peaks = {}
     start = time.monotonic()
     while proc.poll() is None:
@@ -52,7 +57,9 @@ def main():
     wall = time.monotonic() - start
     by_kind = {}
     for pid, (cmd, hwm, ppid) in peaks.items():
-        if pid == proc.pid:
+        if root_is_main:
+            kind = "main process" if pid == proc.pid else "workers"
+        elif pid == proc.pid:
             kind = "front end"
         elif ppid == proc.pid:
             kind = "main process"
