@@ -1035,3 +1035,66 @@ fn watch_mode_without_the_hook_says_so_and_still_shows_the_tree() {
     );
     insta::assert_snapshot!(screen);
 }
+
+/// A map of 10^6 items as the dashboard hears of it (`call_progress`): counts, the task
+/// each worker runs, the next ones, the first results in place, and on the timeline each
+/// worker's busy span.
+#[test]
+fn a_summarised_map_of_a_million_items() {
+    use pooltop::engine::protocol::RunningTask;
+    let mut app = app_for("pool-map", (120, 40));
+    key(&mut app, KeyCode::Char('s'));
+    loaded(&mut app);
+    let with = "with multiprocessing.Pool(processes=3) as pool:";
+    step(&mut app, 0.002, 0, with);
+    pool_state(&mut app, 0.003, 3, PoolStateName::Run);
+    let pids: Vec<i32> = (1..=3).map(|n| worker(&mut app, 0.004, n)).collect();
+    step_done(
+        &mut app,
+        0.006,
+        0,
+        with,
+        "<multiprocessing.pool.Pool state=RUN pool_size=3>",
+    );
+    let map = "    output = pool.map(cube, range(1000000))";
+    step(&mut app, 0.007, 1, map);
+    let kind = EventKind::CallSubmitted {
+        call: 0,
+        pool: 0,
+        method: SubmitKind::Map,
+        func: "cube".into(),
+        len: 1_000_000,
+        chunksize: 83_334,
+    };
+    ev(&mut app, 0.008, kind);
+    let progress = |done: usize, at: u64, results: Vec<(u32, String)>| EventKind::CallProgress {
+        call: 0,
+        done,
+        failed: 0,
+        running: pids
+            .iter()
+            .enumerate()
+            .map(|(i, &pid)| {
+                let task = at + i as u64 * 83_334;
+                RunningTask {
+                    pid,
+                    task,
+                    label: format!("cube({task})"),
+                }
+            })
+            .collect(),
+        next: (0..8).map(|i| format!("cube({})", 250_002 + i)).collect(),
+        results,
+        finished: pids.iter().map(|&pid| (pid, (done / 3) as u32)).collect(),
+    };
+    ev(&mut app, 0.05, progress(0, 0, Vec::new()));
+    let first: Vec<(u32, String)> = (0..40u32)
+        .map(|i| (i, i128::from(i).pow(3).to_string()))
+        .collect();
+    ev(&mut app, 0.09, progress(120_000, 40_000, first));
+    sample(&mut app, vec![99.0, 98.0]);
+    app::update(&mut app, Msg::Tick(0.1));
+    insta::assert_snapshot!(draw(&app));
+    key(&mut app, KeyCode::Char('v'));
+    insta::assert_snapshot!("a_summarised_map_of_a_million_items_timeline", draw(&app));
+}

@@ -108,6 +108,15 @@ fn running_label(app: &App, task: Option<u64>) -> String {
     }
 }
 
+/// A count in the 5 cells of the TASKS column: `99999`, then `120k`, then `12M`.
+fn count_in_5(n: u64) -> String {
+    match n {
+        0..100_000 => n.to_string(),
+        100_000..10_000_000 => format!("{}k", n / 1000),
+        _ => format!("{}M", n / 1_000_000),
+    }
+}
+
 fn or_blank<T>(value: Option<T>, show: impl Fn(T) -> String) -> String {
     value.map(show).unwrap_or_default()
 }
@@ -142,7 +151,7 @@ impl Processes<'_> {
             .put("CPU%", format!("{cpu:.0}"))
             .put("RSS", "")
             .put("CORE", "")
-            .put("TASKS", done.to_string())
+            .put("TASKS", count_in_5(done))
             .put("CURRENT", busy)
             .put("EXIT", "")
             .put("START", "");
@@ -163,7 +172,7 @@ impl Processes<'_> {
             theme.process(p.id.0)
         };
         let tasks = if p.role == Role::PoolWorker {
-            p.tasks_done.to_string()
+            count_in_5(p.tasks_done)
         } else {
             String::new()
         };
@@ -232,5 +241,24 @@ impl Widget for &Processes<'_> {
             .column_spacing(1)
             .block(block(&title, theme, focused))
             .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_in_5;
+
+    #[test]
+    fn counts_fit_the_tasks_column() {
+        for (n, shown) in [
+            (0, "0"),
+            (99_999, "99999"),
+            (120_000, "120k"),
+            (9_999_999, "9999k"),
+            (12_000_000, "12M"),
+        ] {
+            assert_eq!(count_in_5(n), shown);
+            assert!(shown.len() <= 5);
+        }
     }
 }
