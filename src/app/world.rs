@@ -119,6 +119,20 @@ pub struct TaskSpan {
     pub ok: bool,
 }
 
+impl TaskSpan {
+    /// A span that began at `start` and has not ended.
+    fn begun(task: u64, pid: i32, call: u32, start: f64) -> TaskSpan {
+        TaskSpan {
+            task,
+            pid,
+            call,
+            start,
+            end: None,
+            ok: true,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PoolInfo {
     pub name: String,
@@ -1048,14 +1062,7 @@ impl World {
                 .find(|s| s.pid == pid)
                 .is_some_and(|s| s.end.is_none() && s.call == call);
             if !open {
-                self.push_span(TaskSpan {
-                    task,
-                    pid,
-                    call,
-                    start: t,
-                    end: None,
-                    ok: true,
-                });
+                self.push_span(TaskSpan::begun(task, pid, call, t));
             }
         }
     }
@@ -1125,14 +1132,7 @@ impl World {
 
     fn on_task_started(&mut self, t: f64, task: u64, pid: i32) {
         let call = self.tasks.all.get(&task).map_or(0, |i| i.call);
-        self.push_span(TaskSpan {
-            task,
-            pid,
-            call,
-            start: t,
-            end: None,
-            ok: true,
-        });
+        self.push_span(TaskSpan::begun(task, pid, call, t));
         self.tasks.pending.remove(&task);
         self.tasks.running.insert(pid, task);
         if let Some(p) = self.proc_mut(pid) {
