@@ -718,3 +718,48 @@ on = "busy"
         assert_eq!(exit_of(busy), Some(Value::from(-15)), "{busy}");
     }
 }
+
+/// The same for a run nobody logs (`pooltop run --trace`, no per-task events): a worker
+/// whose last task was announced as it started is idle once its results are in, so it
+/// takes the sentinel and exits 0, as in `12_terminate_exitcodes.py` ("idle: mostly 0").
+#[test]
+fn terminate_lets_idle_workers_exit_0_without_an_event_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+cost = "0"
+[[step]]
+do = "pool"
+var = "pool"
+processes = 2
+[[step]]
+do = "map"
+on = "pool"
+func = "cube"
+range = [0, 1000]
+chunksize = 1
+into = "r"
+[[step]]
+do = "terminate"
+on = "pool"
+[[step]]
+do = "join"
+on = "pool"
+"#;
+    let file = write_scenario(dir.path(), "quiet.toml", text);
+    let file = file.to_string_lossy();
+    let run = pooltop(
+        &["run", "--file", &file, "--trace"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let exits: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("exited, exitcode"))
+        .collect();
+    assert_eq!(exits.len(), 2, "{}", run.stderr);
+    assert!(
+        exits.iter().all(|l| l.ends_with("exitcode 0]")),
+        "{exits:?}"
+    );
+}
