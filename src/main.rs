@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use pooltop::engine::program::StartMethod;
 use pooltop::scenario::{MAX_ITEMS, MAX_WORKERS};
+use pooltop::ui::theme::Palette;
 use pooltop::workload::CostKind;
 use pooltop::{bench, engine, headless, scenario, tui};
 
@@ -39,6 +40,22 @@ enum Cmd {
     /// Watch a real command (`pooltop watch -- python3 my_script.py`): its processes, their
     /// output and, for Python, its pools' tasks. `pooltop my_script.py` is short for it.
     Watch(WatchArgs),
+    /// Print a shell completion script: `pooltop completions bash > pooltop.bash` (also zsh,
+    /// fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `pooltop man | man -l -`, `pooltop man run` for a
+    /// subcommand's page, or `pooltop man --dir DIR` to write every page to DIR.
+    Man {
+        /// A subcommand whose page to print (`pooltop-run(1)`).
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Option<String>,
+        /// Write `pooltop.1` and a page per subcommand to this directory instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -87,6 +104,11 @@ struct WatchArgs {
     /// Keys to press just before the screenshot.
     #[arg(long, value_name = "KEYS", default_value = "", requires = "screenshot")]
     keys: String,
+    /// Colours: dark (the default, reads on any background), light (for a white
+    /// background) or high-contrast (a projector: bright, no dim text, bold borders).
+    /// `NO_COLOR` still turns colours off.
+    #[arg(long, value_name = "THEME", value_enum, env = "POOLTOP_THEME", default_value_t = Palette::Dark)]
+    theme: Palette,
     /// The command and its arguments (after `--`).
     #[arg(
         required = true,
@@ -175,6 +197,11 @@ struct TuiArgs {
     /// Keys to press just before the screenshot, e.g. '?' for the help.
     #[arg(long, value_name = "KEYS", default_value = "", requires = "screenshot")]
     keys: String,
+    /// Colours: dark (the default, reads on any background), light (for a white
+    /// background) or high-contrast (a projector: bright, no dim text, bold borders).
+    /// `NO_COLOR` still turns colours off.
+    #[arg(long, value_name = "THEME", value_enum, env = "POOLTOP_THEME", default_value_t = Palette::Dark)]
+    theme: Palette,
 }
 
 #[derive(Args)]
@@ -329,12 +356,16 @@ fn main() -> ExitCode {
         Err(e) => return clap_exit(&e, &argv),
     };
     match cli.command {
-        None => run_tui(TuiArgs {
-            refresh: 1000,
-            after: "end".into(),
-            size: "120x40".into(),
-            ..TuiArgs::default()
-        }),
+        None => match env_palette() {
+            Ok(theme) => run_tui(TuiArgs {
+                refresh: 1000,
+                after: "end".into(),
+                size: "120x40".into(),
+                theme,
+                ..TuiArgs::default()
+            }),
+            Err(e) => fail(&e),
+        },
         Some(Cmd::Tui(args)) => run_tui(args),
         Some(Cmd::Run(args)) => run_headless(&args),
         Some(Cmd::List) => {
@@ -356,6 +387,16 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Cmd::Watch(args)) => run_watch(args),
+        Some(Cmd::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "pooltop", &mut out);
+            ExitCode::SUCCESS
+        }
+        Some(Cmd::Man { subcommand, dir }) => match man_pages(subcommand.as_deref(), dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
         Some(Cmd::Bench(args)) => {
             let checked = in_range("--workers", args.workers, 1, MAX_WORKERS as i64)
                 .and_then(|w| Ok((w, in_range("--tasks", args.tasks, 1, MAX_ITEMS as i64)?)));
@@ -366,6 +407,47 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+    }
+}
+
+/// The manual: the main page or one subcommand's on standard output, or every page
+/// written to a directory.
+fn man_pages(subcommand: Option<&str>, dir: Option<PathBuf>) -> Result<(), String> {
+    use clap::CommandFactory;
+    let cli = Cli::command().name("pooltop");
+    let page = |cmd: clap::Command| clap_mangen::Man::new(cmd);
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("man --dir {}: {e}", dir.display()))?;
+        clap_mangen::generate_to(cli, &dir)
+            .map_err(|e| format!("man --dir {}: {e}", dir.display()))?;
+        return Ok(());
+    }
+    let cmd = match subcommand {
+        None => cli,
+        Some(name) => {
+            let sub = cli
+                .find_subcommand(name)
+                .ok_or_else(|| format!("man: no subcommand '{name}' (see 'pooltop --help')"))?
+                .clone();
+            sub.display_name(format!("pooltop-{name}"))
+                .bin_name(format!("pooltop {name}"))
+        }
+    };
+    match page(cmd).render(&mut std::io::stdout().lock()) {
+        // A closed standard output (`pooltop man | head`) is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("man: {e}")),
+        _ => Ok(()),
+    }
+}
+
+/// `POOLTOP_THEME` for a bare `pooltop` (clap reads it for `tui` and `watch`).
+fn env_palette() -> Result<Palette, String> {
+    use clap::ValueEnum;
+    match std::env::var("POOLTOP_THEME") {
+        Ok(name) if !name.is_empty() => Palette::from_str(&name, true).map_err(|_| {
+            format!("POOLTOP_THEME must be dark, light or high-contrast, not '{name}'")
+        }),
+        _ => Ok(Palette::Dark),
     }
 }
 
@@ -459,6 +541,7 @@ fn run_watch(args: WatchArgs) -> ExitCode {
         after: args.after,
         size: args.size,
         keys: args.keys,
+        theme: args.theme,
         ..TuiArgs::default()
     };
     open_tui(&scenario, tui_args)
@@ -520,5 +603,13 @@ fn open_tui(scenario: &scenario::Scenario, args: TuiArgs) -> ExitCode {
         }
     };
     let refresh = std::time::Duration::from_millis(args.refresh.unsigned_abs());
-    tui::run(scenario, tui::Options { refresh, capture })
+    let palette = args.theme;
+    tui::run(
+        scenario,
+        tui::Options {
+            refresh,
+            capture,
+            palette,
+        },
+    )
 }

@@ -73,6 +73,11 @@ impl Session {
         })
     }
 
+    /// The main process's PID.
+    pub fn driver_pid(&self) -> i32 {
+        self.link.pid()
+    }
+
     pub fn feed(&self) -> &flume::Receiver<Feed> {
         &self.feed
     }

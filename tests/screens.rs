@@ -236,11 +236,97 @@ fn pool_map_midway(size: (u16, u16)) -> App {
     app
 }
 
+/// Before `s` the main process already runs (it waits for its first line): its row is
+/// there, as the runtime reports it with `MainProcess`.
 #[test]
 fn ready_screen_before_start() {
     let mut app = app_for("workshop", (120, 40));
+    app::update(
+        &mut app,
+        Msg::MainProcess {
+            pid: MAIN,
+            ppid: 4000,
+        },
+    );
     sample(&mut app, vec![3.0, 1.0]);
     insta::assert_snapshot!(draw(&app));
+    // The program's own `loaded` keeps the same row.
+    loaded(&mut app);
+    assert_eq!(app.world.rows().count(), 1);
+}
+
+/// `tab` moves the focus pane by pane (its border shows it), `z` gives the focused pane
+/// the whole screen, and `z` again puts every pane back.
+#[test]
+fn z_zooms_the_focused_pane_and_back() {
+    let mut app = pool_map_midway((120, 40));
+    let normal = draw(&app);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.ui.focus, pooltop::app::Focus::Queue);
+    key(&mut app, KeyCode::Char('z'));
+    insta::assert_snapshot!(draw(&app));
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(
+        app.ui.focus,
+        pooltop::app::Focus::Processes,
+        "the zoom follows the focus"
+    );
+    assert!(draw(&app).contains("ForkPoolWorker-3"));
+    assert!(
+        !draw(&app).contains("Output · interleaved"),
+        "only the zoomed pane"
+    );
+    key(&mut app, KeyCode::Char('z'));
+    assert_eq!(draw(&app), normal);
+}
+
+/// A click focuses the pane it lands on, whichever it is.
+#[test]
+fn a_click_focuses_the_pane_under_it() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    use pooltop::app::Focus;
+    let mut app = pool_map_midway((120, 40));
+    let areas = pooltop::ui::layout::areas(&app);
+    for focus in [Focus::Events, Focus::Cpu, Focus::Queue, Focus::Output] {
+        let r = areas.pane(focus);
+        let m = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: r.x + 3,
+            row: r.y + 1,
+            modifiers: KeyModifiers::NONE,
+        };
+        let msg = Msg::Pointer(pooltop::ui::pointer(&app, &m).expect("a click on a pane"));
+        app::update(&mut app, msg);
+        assert_eq!(app.ui.focus, focus);
+    }
+}
+
+/// `--theme high-contrast`, for a projector: heavy borders and no dim grey text;
+/// `NO_COLOR` still means no colour at all.
+#[test]
+fn the_high_contrast_theme_has_heavy_borders_and_no_grey_text() {
+    use pooltop::ui::theme::Palette;
+    use ratatui::style::Color;
+    let mut app = pool_map_midway((120, 40));
+    app.ui.palette = Palette::HighContrast;
+    insta::assert_snapshot!(draw(&app));
+    let colours = |app: &App| -> Vec<Color> {
+        let mut terminal =
+            Terminal::new(TestBackend::new(app.ui.size.0, app.ui.size.1)).expect("terminal");
+        terminal.draw(|f| pooltop::ui::view(app, f)).expect("draw");
+        let buf = terminal.backend().buffer();
+        buf.content().iter().map(|c| c.fg).collect()
+    };
+    let grey = Color::Indexed(244);
+    assert!(!colours(&app).contains(&grey), "no grey text");
+    app.ui.palette = Palette::Dark;
+    assert!(colours(&app).contains(&grey), "the default theme has some");
+    app.ui.color = false;
+    app.ui.palette = Palette::HighContrast;
+    assert!(
+        colours(&app).iter().all(|c| *c == Color::Reset),
+        "NO_COLOR wins over the theme"
+    );
 }
 
 #[test]
@@ -832,8 +918,8 @@ fn timeline_view_draws_a_lane_per_worker() {
     insta::assert_snapshot!(draw(&app));
 }
 
-#[test]
-fn measurements_view_shows_times_and_speedup() {
+/// The speedup lesson with its four measured maps (1 to 4 workers) taking `secs`.
+fn speedup_measured(secs: [f64; 4]) -> App {
     let mut app = lesson_app("speedup");
     key(&mut app, KeyCode::Char('s'));
     loaded(&mut app);
@@ -861,7 +947,7 @@ fn measurements_view_shows_times_and_speedup() {
         );
         ev(
             &mut app,
-            t + [1.44, 0.73, 0.73, 0.72][k],
+            t + secs[k],
             EventKind::StepDone {
                 index: Some(*i),
                 python,
@@ -872,6 +958,27 @@ fn measurements_view_shows_times_and_speedup() {
     for _ in 0..3 {
         key(&mut app, KeyCode::Char('v'));
     }
+    app
+}
+
+/// Measured below the ideal, zoomed for a projector: the ideal line shows apart from the
+/// measured points, each point has its value, the core count is marked.
+#[test]
+fn the_speedup_chart_zoomed_shows_measured_against_ideal() {
+    let mut app = speedup_measured([1.44, 0.95, 0.80, 0.78]);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('z'));
+    let screen = draw(&app);
+    for label in ["×1.5", "×1.8", "2 cores", "measured", "ideal"] {
+        assert!(screen.contains(label), "{label}: {screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn measurements_view_shows_times_and_speedup() {
+    let app = speedup_measured([1.44, 0.73, 0.73, 0.72]);
     let screen = draw(&app);
     assert!(screen.contains("×1.97"), "{screen}");
     insta::assert_snapshot!(screen);

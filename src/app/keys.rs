@@ -28,6 +28,8 @@ pub enum Action {
     SelectUp,
     SelectDown,
     SwitchPane,
+    PreviousPane,
+    Zoom,
     OutputMode,
     PageUp,
     PageDown,
@@ -181,10 +183,16 @@ pub const BINDINGS: &[Binding] = &[
         label: "tab",
         keys: &[
             (Chord::Key(KeyCode::Tab), Action::SwitchPane),
-            (Chord::Key(KeyCode::BackTab), Action::SwitchPane),
+            (Chord::Key(KeyCode::BackTab), Action::PreviousPane),
         ],
-        help: "move focus between processes and output (↑↓ then scroll output)",
+        help: "focus the next pane (shift-tab back, or click one); ↑↓ scroll the output",
         hint: |_| Some("pane"),
+    },
+    Binding {
+        label: "z",
+        keys: &[key('z', Action::Zoom)],
+        help: "zoom the focused pane to the whole screen, and back (for a projector)",
+        hint: |app| Some(if app.ui.zoomed { "unzoom" } else { "zoom" }),
     },
     Binding {
         label: "o",

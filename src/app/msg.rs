@@ -25,6 +25,12 @@ pub enum Msg {
     Restarted,
     /// The dashboard is up: a watched command starts now (a scenario waits for `s`).
     Begin,
+    /// The main process (the driver) runs, with this PID and parent, before its program
+    /// is loaded: its row is on screen from the start.
+    MainProcess {
+        pid: i32,
+        ppid: i32,
+    },
     /// A lesson is open on a fresh driver, or why it could not be (`Effect::LoadLesson`).
     Loaded(Result<Box<Scenario>, String>),
     /// Where the frame was saved, or why it was not (`Effect::Screenshot`).

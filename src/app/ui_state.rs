@@ -2,6 +2,7 @@
 //! selected row, the focused pane, the open overlay, the view, scrolling, size and status.
 
 use super::world::{RowId, World};
+use crate::ui::theme::Palette;
 
 /// The pane beside the code (lessons) or below the process table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,10 +70,34 @@ pub enum Overlay {
     Lessons(usize),
 }
 
+/// The pane that has the focus: `tab` moves it, a click sets it, `z` zooms it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
+    Cpu,
     Processes,
+    /// The tasks, or a lesson's code.
+    Queue,
+    /// The output, or the view `v` picked.
     Output,
+    Events,
+}
+
+impl Focus {
+    /// In screen order: `tab` goes forward, shift-`tab` back.
+    pub const ALL: [Focus; 5] = [
+        Focus::Cpu,
+        Focus::Processes,
+        Focus::Queue,
+        Focus::Output,
+        Focus::Events,
+    ];
+
+    #[must_use]
+    pub fn step(self, by: isize) -> Focus {
+        let at = Focus::ALL.iter().position(|f| *f == self).unwrap_or(0) as isize;
+        let n = Focus::ALL.len() as isize;
+        Focus::ALL[(at + by).rem_euclid(n) as usize]
+    }
 }
 
 /// Signals offered in the menu, most useful first.
@@ -106,6 +131,10 @@ pub struct UiState {
     pub status: Option<String>,
     pub size: (u16, u16),
     pub color: bool,
+    /// The colours, chosen by `--theme`.
+    pub palette: Palette,
+    /// The focused pane fills the screen (`z`).
+    pub zoomed: bool,
     /// The front end is restarting or leaving: a vanished driver is expected.
     pub leaving: bool,
 }
@@ -122,6 +151,8 @@ impl UiState {
             status: None,
             size: (120, 40),
             color,
+            palette: Palette::default(),
+            zoomed: false,
             leaving: false,
         }
     }
@@ -131,13 +162,19 @@ impl UiState {
         *self = UiState {
             output_mode: self.output_mode,
             view: self.view,
+            focus: self.focus,
+            zoomed: self.zoomed,
+            palette: self.palette,
             ..UiState::new(self.color).sized(self.size)
         };
     }
 
-    /// Another scenario starts from the default arrangement.
+    /// Another scenario starts from the default arrangement, in the same colours.
     pub fn loaded(&mut self) {
-        *self = UiState::new(self.color).sized(self.size);
+        *self = UiState {
+            palette: self.palette,
+            ..UiState::new(self.color).sized(self.size)
+        };
     }
 
     #[must_use]

@@ -33,6 +33,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Begin if app.world.scenario.watch.is_some() => return start(app),
+        Msg::MainProcess { pid, ppid } => app.world.main_process(pid, ppid),
         Msg::Begin | Msg::Driver(None) => {}
         Msg::Loaded(Ok(scenario)) => {
             app.world = World::new(*scenario);
@@ -138,12 +139,9 @@ fn arrange(app: &mut App, action: Action) {
         Action::OutputMode => ui.output_mode = ui.output_mode.next(),
         Action::NextView => ui.view = next_view(ui.view, code),
         Action::ClearExited => clear_exited(app),
-        Action::SwitchPane => {
-            ui.focus = match ui.focus {
-                Focus::Processes => Focus::Output,
-                Focus::Output => Focus::Processes,
-            };
-        }
+        Action::SwitchPane => ui.focus = ui.focus.step(1),
+        Action::PreviousPane => ui.focus = ui.focus.step(-1),
+        Action::Zoom => ui.zoomed = !ui.zoomed,
         Action::SelectUp => move_cursor(app, -1),
         Action::SelectDown => move_cursor(app, 1),
         Action::PageUp => ui.output_scroll = ui.output_scroll.saturating_add(10),

@@ -747,6 +747,19 @@ impl World {
         });
     }
 
+    /// The main process exists before it loads the program: its row shows from the start,
+    /// waiting (sleeping) until it runs a line.
+    pub fn main_process(&mut self, pid: i32, ppid: i32) {
+        if self.scenario.watch.is_some() || self.run.main_pid.is_some() {
+            return;
+        }
+        self.add_proc("MainProcess".into(), pid, ppid, Role::Main);
+        if let Some(p) = self.proc_mut(pid) {
+            p.state = ProcState::Sleeping;
+        }
+        self.run.main_pid = Some(pid);
+    }
+
     fn add_proc(&mut self, name: String, pid: i32, ppid: i32, role: Role) {
         if self.proc(pid).is_some_and(|p| !p.state.ended()) {
             return;

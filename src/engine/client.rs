@@ -19,6 +19,10 @@ pub struct DriverLink {
 }
 
 impl DriverLink {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Starts the driver; every event it sends arrives on `events` wrapped by `wrap`,
     /// and `wrap(None)` arrives once when the driver has gone.
     pub fn spawn<M: Send + 'static>(

@@ -14,6 +14,7 @@ use crate::app::{App, Msg, Phase};
 use crate::engine::protocol::EventKind;
 use crate::scenario::Scenario;
 use crate::session::Feed;
+use crate::ui::theme::Palette;
 
 use super::Runtime;
 
@@ -135,8 +136,8 @@ fn run_to(rt: &mut Runtime, after: &After) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(scenario: &Scenario, cap: &Capture, refresh: Duration) -> ExitCode {
-    let mut rt = match Runtime::start(scenario, refresh, cap.size) {
+pub fn run(scenario: &Scenario, cap: &Capture, refresh: Duration, palette: Palette) -> ExitCode {
+    let mut rt = match Runtime::start(scenario, refresh, cap.size, palette) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("pooltop: cannot start the driver process: {e}");

@@ -17,6 +17,7 @@ use crate::app::{self, App, Effect, Msg, Phase};
 use crate::scenario::Scenario;
 use crate::session::{Feed, Session};
 use crate::ui;
+use crate::ui::theme::Palette;
 use terminal::{Input, Term};
 
 pub use capture::{After, Capture};
@@ -33,6 +34,7 @@ const DRIVER_GRACE: Duration = Duration::from_secs(2);
 pub struct Options {
     pub refresh: Duration,
     pub capture: Option<Capture>,
+    pub palette: Palette,
 }
 
 pub fn use_color() -> bool {
@@ -41,7 +43,7 @@ pub fn use_color() -> bool {
 
 pub fn run(scenario: &Scenario, opts: Options) -> ExitCode {
     if let Some(cap) = opts.capture {
-        return capture::run(scenario, &cap, opts.refresh);
+        return capture::run(scenario, &cap, opts.refresh, opts.palette);
     }
     if !std::io::stdout().is_terminal() {
         let plain = match &scenario.watch {
@@ -61,7 +63,7 @@ pub fn run(scenario: &Scenario, opts: Options) -> ExitCode {
     let size = term.size();
     let mut ended = Vec::new();
     let result = terminal::spawn_input().and_then(|input| {
-        let mut rt = Runtime::start(scenario, opts.refresh, size)?;
+        let mut rt = Runtime::start(scenario, opts.refresh, size, opts.palette)?;
         let r = rt.run(&mut term, &input);
         rt.shutdown();
         ended = std::mem::take(&mut rt.session.ended);
@@ -130,9 +132,11 @@ impl Runtime {
         scenario: &Scenario,
         refresh: Duration,
         size: (u16, u16),
+        palette: Palette,
     ) -> std::io::Result<Runtime> {
         let session = Session::start(Some(refresh))?;
-        let app = App::new(scenario, use_color()).sized(size);
+        let mut app = App::new(scenario, use_color()).sized(size);
+        app.ui.palette = palette;
         let mut rt = Runtime { app, session };
         rt.handle(Msg::Begin)?;
         Ok(rt)
@@ -149,6 +153,14 @@ impl Runtime {
                     Done::Answer(answer) => queue.push_back(answer),
                     Done::Quit => return Ok(true),
                 }
+            }
+            // A fresh world (the start, `r`, a lesson) learns of the main process at once.
+            let world = &self.app.world;
+            if queue.is_empty() && world.run.main_pid.is_none() && world.scenario.watch.is_none() {
+                queue.push_back(Msg::MainProcess {
+                    pid: self.session.driver_pid(),
+                    ppid: std::process::id() as i32,
+                });
             }
         }
         Ok(false)

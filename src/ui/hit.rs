@@ -31,10 +31,13 @@ pub fn pointer(app: &App, m: &MouseEvent) -> Option<Pointer> {
                 select,
             })
         }
-        MouseEventKind::Down(MouseButton::Left) if inside(areas.output) => Some(Pointer::Click {
-            focus: Focus::Output,
-            select: None,
-        }),
+        MouseEventKind::Down(MouseButton::Left) => {
+            let focus = Focus::ALL.into_iter().find(|f| inside(areas.pane(*f)))?;
+            Some(Pointer::Click {
+                focus,
+                select: None,
+            })
+        }
         MouseEventKind::ScrollUp if inside(areas.output) => Some(Pointer::Scroll(WHEEL_LINES)),
         MouseEventKind::ScrollDown if inside(areas.output) => Some(Pointer::Scroll(-WHEEL_LINES)),
         _ => None,

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use crate::app::App;
+use crate::app::{App, Focus};
 
 /// Smallest terminal the dashboard draws in; below it a message says so.
 pub const MIN_WIDTH: u16 = 64;
@@ -30,8 +30,55 @@ pub fn screen(app: &App) -> Rect {
     Rect::new(0, 0, app.ui.size.0, app.ui.size.1)
 }
 
-/// Wide and tall terminals get a taller process table and event log.
+/// Where each pane goes; zoomed (`z`), the focused pane takes everything between the
+/// header and the footer and the others get no room.
 pub fn areas(app: &App) -> Areas {
+    let panes = panes(app);
+    if !app.ui.zoomed {
+        return panes;
+    }
+    let full = screen(app);
+    let whole = Rect::new(
+        0,
+        panes.header.height,
+        full.width,
+        full.height
+            .saturating_sub(panes.header.height + panes.footer.height),
+    );
+    let mut zoomed = Areas {
+        header: panes.header,
+        footer: panes.footer,
+        ..Areas::default()
+    };
+    *zoomed.pane_mut(app.ui.focus) = whole;
+    zoomed
+}
+
+impl Areas {
+    /// The area of a pane that can have the focus.
+    pub fn pane(&self, focus: Focus) -> Rect {
+        match focus {
+            Focus::Cpu => self.cpu,
+            Focus::Processes => self.procs,
+            Focus::Queue => self.queue,
+            Focus::Output => self.output,
+            Focus::Events => self.log,
+        }
+    }
+
+    fn pane_mut(&mut self, focus: Focus) -> &mut Rect {
+        match focus {
+            Focus::Cpu => &mut self.cpu,
+            Focus::Processes => &mut self.procs,
+            Focus::Queue => &mut self.queue,
+            Focus::Output => &mut self.output,
+            Focus::Events => &mut self.log,
+        }
+    }
+}
+
+/// Wide and tall terminals get a taller process table and event log.
+fn panes(app: &App) -> Areas {
     let full = screen(app);
     let tall = full.height >= 34;
     let procs_rows = (app.selectables().len() as u16 + 3).clamp(5, if tall { 16 } else { 9 });

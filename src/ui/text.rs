@@ -3,16 +3,48 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders};
+use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::theme::Theme;
 
 /// A bordered pane with its title in bold.
 pub fn block(title: &str, theme: Theme, focused: bool) -> Block<'static> {
+    let kind = if theme.heavy_borders() {
+        BorderType::Thick
+    } else {
+        BorderType::Plain
+    };
     Block::default()
         .borders(Borders::ALL)
+        .border_type(kind)
         .border_style(theme.border(focused))
         .title(Span::styled(format!(" {title} "), theme.title()))
+}
+
+/// A process name in `room` cells: whole when it fits, else a pool worker without its
+/// start method (`PoolWorker-3`), then as `W3` (`P2` for `Process-2`), else cut with `…`.
+pub fn fit_name(name: &str, room: usize) -> String {
+    if name.chars().count() <= room {
+        return name.to_string();
+    }
+    let number = name
+        .rsplit_once('-')
+        .map(|(_, n)| n)
+        .filter(|n| n.parse::<u32>().is_ok());
+    let shorter = match number {
+        Some(n) if name.contains("PoolWorker-") => [format!("PoolWorker-{n}"), format!("W{n}")],
+        Some(n) if name.starts_with("Process-") => [format!("Proc-{n}"), format!("P{n}")],
+        _ => [String::new(), String::new()],
+    };
+    if let Some(short) = shorter
+        .into_iter()
+        .find(|s| !s.is_empty() && s.chars().count() <= room)
+    {
+        return short;
+    }
+    let mut cut: String = name.chars().take(room.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// `mm:ss.s`, as a stopwatch shows elapsed time.
@@ -82,6 +114,15 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_shorten_to_what_fits() {
+        assert_eq!(fit_name("ForkPoolWorker-3", 16), "ForkPoolWorker-3");
+        assert_eq!(fit_name("ForkServerPoolWorker-12", 16), "PoolWorker-12");
+        assert_eq!(fit_name("ForkServerPoolWorker-12", 8), "W12");
+        assert_eq!(fit_name("Process-2", 4), "P2");
+        assert_eq!(fit_name("resource_tracker", 8), "resourc…");
+    }
 
     #[test]
     fn text_wraps_at_words() {

@@ -27,8 +27,9 @@ impl Widget for &Footer<'_> {
         let keys = keys::footer(app);
         let status = app.ui.status.as_ref();
         let status_room = status.map_or(0, |s| s.chars().count().min(STATUS_CHARS) + 2);
-        // Help and quit are always shown; the others as long as there is room.
-        let always = |k: &str| k == "?" || k == "q";
+        // Choosing and zooming a pane, help and quit are always shown (a zoomed screen
+        // must say how to get back); the others as long as there is room.
+        let always = |k: &str| matches!(k, "tab" | "z" | "?" | "q");
         let tail: Vec<_> = keys.iter().filter(|(k, _)| always(k)).collect();
         let mut room = (area.width as usize).saturating_sub(1 + status_room);
         room = room.saturating_sub(tail.iter().map(|(k, w)| width(k, w)).sum());

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use crate::app::{App, Focus, ProcRow, ProcState, Selection};
 use crate::engine::protocol::{PoolStateName, Role};
-use crate::ui::text::block;
+use crate::ui::text::{block, fit_name};
 use crate::ui::theme::Theme;
 
 pub struct Processes<'a> {
@@ -27,6 +27,15 @@ enum Width {
 }
 
 impl Width {
+    /// Cells for NAME: a longer name is shortened to fit (`PoolWorker-10`, `W10`).
+    fn name_width(self, longest: usize) -> u16 {
+        if self == Width::Wide {
+            longest.clamp(18, 24) as u16
+        } else {
+            16
+        }
+    }
+
     fn of(area: Rect) -> Width {
         match area.width {
             88.. => Width::Wide,
@@ -38,11 +47,7 @@ impl Width {
     /// The columns at this width; a wide table lets NAME grow to its longest name
     /// (`ForkServerPoolWorker-10`), up to 24 cells.
     fn columns(self, longest: usize) -> Vec<(&'static str, Constraint)> {
-        let name = if self == Width::Wide {
-            longest.clamp(18, 24) as u16
-        } else {
-            16
-        };
+        let name = self.name_width(longest);
         [
             Some(("NAME", Constraint::Length(name))),
             Some(("PID", Constraint::Length(7))),
@@ -163,7 +168,7 @@ impl Processes<'_> {
         Some(Row::new(c.cells).style(style))
     }
 
-    fn process(&self, p: &ProcRow, shown: &[&'static str]) -> Row<'static> {
+    fn process(&self, p: &ProcRow, shown: &[&'static str], name_w: u16) -> Row<'static> {
         let (app, theme) = (self.app, self.theme);
         let ended = p.state.ended();
         let name_style = if ended {
@@ -180,7 +185,8 @@ impl Processes<'_> {
             shown,
             cells: Vec::new(),
         };
-        c.put("NAME", Span::styled(p.name.clone(), name_style))
+        let name = fit_name(&p.name, name_w as usize);
+        c.put("NAME", Span::styled(name, name_style))
             .put(
                 "PID",
                 p.pid.map_or_else(|| "-".into(), |pid| pid.to_string()),
@@ -224,7 +230,8 @@ impl Widget for &Processes<'_> {
         let cols = w.columns(longest);
         let names: Vec<&'static str> = cols.iter().map(|c| c.0).collect();
         let mut rows: Vec<Row> = self.all_workers(w, &names).into_iter().collect();
-        rows.extend(app.world.rows().map(|p| self.process(p, &names)));
+        let name_w = w.name_width(longest);
+        rows.extend(app.world.rows().map(|p| self.process(p, &names, name_w)));
         let count = match (app.world.rows().count(), app.world.rows_dropped) {
             (n, 0) => n.to_string(),
             (n, dropped) => format!("{n}, {dropped} older ended not shown"),

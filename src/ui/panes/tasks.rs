@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::app::{App, CallInfo, Phase};
-use crate::ui::text::{block, wrap_items};
+use crate::ui::text::{block, fit_name, wrap_items, wrap_text};
 use crate::ui::theme::Theme;
 
 use super::processes::task_label;
@@ -68,21 +68,31 @@ impl Tasks<'_> {
         }
     }
 
-    fn running(&self, lines: &mut Vec<Line<'static>>) {
+    fn running(&self, width: usize, lines: &mut Vec<Line<'static>>) {
         let (app, theme) = (self.app, self.theme);
         let running = &app.world.tasks.running;
         if running.is_empty() {
             return;
         }
         lines.push(Line::from(Span::styled("running:", theme.title())));
-        for (pid, task) in running.iter().take(8) {
-            let (name, color) = app
-                .world
-                .proc(*pid)
-                .map_or((pid.to_string(), 0), |p| (p.name.clone(), p.id.0));
+        let rows: Vec<(String, String, usize)> = running
+            .iter()
+            .take(8)
+            .map(|(pid, task)| {
+                let (name, color) = app
+                    .world
+                    .proc(*pid)
+                    .map_or((pid.to_string(), 0), |p| (p.name.clone(), p.id.0));
+                (format!(" {} ", task_label(app, Some(*task))), name, color)
+            })
+            .collect();
+        // One room for every row, so the names are shortened alike.
+        let longest = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let room = width.saturating_sub(longest).max(3);
+        for (label, name, color) in rows {
             lines.push(Line::from(vec![
-                Span::raw(format!(" {} ", task_label(app, Some(*task)))),
-                Span::styled(name, theme.process(color)),
+                Span::raw(label),
+                Span::styled(fit_name(&name, room), theme.process(color)),
             ]));
         }
     }
@@ -144,14 +154,16 @@ impl Widget for &Tasks<'_> {
         let width = inner.width as usize;
         let mut lines = self.counts(width);
         self.next(width, &mut lines);
-        self.running(&mut lines);
+        self.running(width, &mut lines);
         if world.pools.is_empty() {
             let hint = if world.run.phase == Phase::Ready {
                 "tasks appear here once a Pool gets work"
             } else {
                 "no pool: each Process runs its own target"
             };
-            lines.push(Line::from(Span::styled(hint, theme.dim())));
+            for line in wrap_text(hint, width) {
+                lines.push(Line::from(Span::styled(line, theme.dim())));
+            }
         }
         if let Some(call) = world.calls.last() {
             let room = (inner.height as usize).saturating_sub(lines.len());

@@ -1,5 +1,5 @@
-//! The timeline: one lane per pool worker, time flowing left to right, each task a span in
-//! its call's colour (alternating shades mark where one task ends and the next begins).
+//! The timeline: one lane per pool worker, each task a span in its call's colour (shades
+//! alternate where one task ends and the next begins), over a time axis ticked in seconds.
 
 use std::collections::HashMap;
 
@@ -29,9 +29,74 @@ struct Scale {
 }
 
 impl Scale {
+    fn dt(&self) -> f64 {
+        (self.t1 - self.t0) / self.cols as f64
+    }
+
     fn slice(&self, col: usize) -> (f64, f64) {
-        let dt = (self.t1 - self.t0) / self.cols as f64;
+        let dt = self.dt();
         (self.t0 + col as f64 * dt, self.t0 + (col + 1) as f64 * dt)
+    }
+
+    /// A round step between ticks (1, 2 or 5 times a power of ten seconds) and its decimals,
+    /// the smallest that leaves at least a label's width blank between labels.
+    fn tick_step(&self) -> (f64, usize) {
+        (-4..6)
+            .flat_map(|k| [1.0, 2.0, 5.0].map(|m| (m, k)))
+            .map(|(m, k)| (m * 10f64.powi(k), (-k).max(0) as usize))
+            .find(|&(step, decimals)| {
+                let widest = secs(self.t1 - self.t0, decimals).chars().count();
+                step / self.dt() >= (2 * widest + 2) as f64
+            })
+            .unwrap_or((1e6, 0))
+    }
+
+    /// The time axis: tick marks under the lanes (when `marks`) and the time of each tick
+    /// from the first task's start, the first label from its tick, the others centred on it.
+    fn axis(&self, marks: bool, theme: Theme) -> Vec<Line<'static>> {
+        let (step, decimals) = self.tick_step();
+        let mut ticks = vec!['─'; self.cols];
+        let mut labels = vec![' '; self.cols];
+        let span = self.t1 - self.t0;
+        for (k, t) in (0..)
+            .map(|k| (k, f64::from(k) * step))
+            .take_while(|(_, t)| *t <= span)
+        {
+            let col = (t / self.dt()).floor() as usize;
+            if col >= self.cols {
+                break;
+            }
+            ticks[col] = '┬';
+            let text: Vec<char> = secs(t, decimals).chars().collect();
+            let start = if k == 0 {
+                0
+            } else {
+                col.saturating_sub(text.len() / 2)
+            };
+            // A label that would run off the right edge is left out; its tick stays.
+            if start + text.len() <= self.cols {
+                labels[start..start + text.len()].copy_from_slice(&text);
+            }
+        }
+        let pad = " ".repeat(LABEL);
+        let row = |cells: Vec<char>| {
+            let text: String = cells.into_iter().collect();
+            Line::from(Span::styled(format!("{pad}{text}"), theme.dim()))
+        };
+        let mut lines = vec![row(labels)];
+        if marks {
+            lines.insert(0, row(ticks));
+        }
+        lines
+    }
+}
+
+/// Seconds as a tick says them: `0s`, `0.5s`, `1.0s`, `0.25s`.
+fn secs(t: f64, decimals: usize) -> String {
+    if t > 0.0 {
+        format!("{t:.decimals$}s")
+    } else {
+        String::from("0s")
     }
 }
 
@@ -93,7 +158,9 @@ impl Widget for &Timeline<'_> {
         for s in &world.tasks.spans {
             by_pid.entry(s.pid).or_default().push(s);
         }
-        let room = (inner.height as usize).saturating_sub(1);
+        // The tick marks take a row only when every lane still fits; the times always show.
+        let marks = inner.height as usize >= workers.len() + 2;
+        let room = (inner.height as usize).saturating_sub(1 + usize::from(marks));
         let skip = workers.len().saturating_sub(room);
         let mut lines: Vec<Line> = workers
             .iter()
@@ -103,13 +170,7 @@ impl Widget for &Timeline<'_> {
                 self.lane(w, mine.map_or(&[], Vec::as_slice), &scale)
             })
             .collect();
-        let axis = format!(
-            "{:<LABEL$}0s{:>width$}",
-            "",
-            format!("{:.2}s", scale.t1 - scale.t0),
-            width = scale.cols.saturating_sub(2)
-        );
-        lines.push(Line::from(Span::styled(axis, theme.dim())));
+        lines.extend(scale.axis(marks, theme));
         Paragraph::new(lines).render(inner, buf);
     }
 }
