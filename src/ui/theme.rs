@@ -145,5 +145,12 @@ mod tests {
             palette: Palette::Dark,
         };
         assert_eq!(dark.dim().fg, Some(Color::Indexed(244)));
+        let light = Theme {
+            color: true,
+            palette: Palette::Light,
+        };
+        assert_eq!(light.dim().fg, Some(Color::Indexed(240)), "darker on white");
+        assert_ne!(light.process(0), dark.process(0));
+        assert!(!light.heavy_borders() && !dark.heavy_borders());
     }
 }
