@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use pooltop::engine::program::StartMethod;
+use pooltop::scenario::rules::{Platform, PyVersion};
 use pooltop::scenario::{MAX_ITEMS, MAX_WORKERS};
 use pooltop::ui::theme::Palette;
 use pooltop::workload::CostKind;
@@ -134,9 +135,16 @@ struct ScenarioArgs {
     // with the range rather than an unknown option.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     workers: Option<i64>,
-    /// How processes are started.
+    /// How processes are started (by default, as the Python of `--python-version` does).
     #[arg(long, value_name = "M", value_enum)]
     start_method: Option<StartMethod>,
+    /// Follow this CPython's defaults, e.g. 3.14 (forkserver on Linux); by default the
+    /// version of the `python3` on PATH. Also `POOLTOP_PYTHON_VERSION`.
+    #[arg(long, value_name = "X.Y")]
+    python_version: Option<String>,
+    /// Follow the defaults of the students' operating system (spawn on macOS and Windows).
+    #[arg(long, value_name = "OS", value_enum)]
+    platform: Option<Platform>,
     /// Items per task for map/imap/starmap (overrides the scenario and Python's default).
     #[arg(long, value_name = "C", allow_negative_numbers = true)]
     chunksize: Option<i64>,
@@ -307,7 +315,14 @@ fn load_scenario(args: &ScenarioArgs) -> Result<scenario::Scenario, String> {
         .map(scenario::parse_duration)
         .transpose()
         .map_err(|e| format!("--cost: {e}"))?;
+    let python_version = args
+        .python_version
+        .as_deref()
+        .map(|v| PyVersion::parse(v).map_err(|e| format!("--python-version: {e}")))
+        .transpose()?;
     let overrides = scenario::Overrides {
+        python_version,
+        platform: args.platform,
         workers,
         start_method: args.start_method,
         chunksize,

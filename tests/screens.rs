@@ -14,12 +14,17 @@ use ratatui::backend::TestBackend;
 
 const MAIN: i32 = 4242;
 
+/// The screens follow Python 3.11's rules whatever `python3` this machine has.
+fn python_3_11() -> Overrides {
+    Overrides {
+        python_version: Some(pooltop::scenario::rules::PyVersion(3, 11)),
+        ..Overrides::default()
+    }
+}
+
 fn app_for(name: &str, size: (u16, u16)) -> App {
-    let s = scenario::load(
-        &Source::builtin(name).expect("builtin"),
-        &Overrides::default(),
-    )
-    .expect("scenario");
+    let s =
+        scenario::load(&Source::builtin(name).expect("builtin"), &python_3_11()).expect("scenario");
     let mut app = App::new(&s, true);
     app.ui.size = size;
     app
@@ -806,11 +811,7 @@ fn no_color_means_no_colour_in_any_cell() {
 }
 
 fn lesson_app(name: &str) -> App {
-    let s = scenario::load(
-        &Source::lesson(name).expect("lesson"),
-        &Overrides::default(),
-    )
-    .expect("lesson");
+    let s = scenario::load(&Source::lesson(name).expect("lesson"), &python_3_11()).expect("lesson");
     let mut app = App::new(&s, true);
     app.ui.size = (120, 40);
     app

@@ -347,6 +347,15 @@ fn a_lesson_opened_from_the_picker_steps_line_by_line_and_runs_to_the_end() {
     assert_all_gone(&pids, Duration::from_secs(2));
 }
 
+/// The header's phase (`ready`, `running`, `paused`, `finished`): a segment of its first
+/// line, whatever follows it.
+fn phase_is(screen: &str, what: &str) -> bool {
+    screen
+        .lines()
+        .next()
+        .is_some_and(|l| l.split(" │ ").any(|part| part.trim_end() == what))
+}
+
 #[test]
 fn every_lesson_runs_to_its_end_by_keys() {
     for (name, _, _) in pooltop::scenario::lessons() {
@@ -360,11 +369,7 @@ fn every_lesson_runs_to_its_end_by_keys() {
             s.contains("ready") && s.contains(&name)
         });
         writer.write_all(b"n").expect("one line");
-        let header = |s: &str, what: &str| {
-            s.lines()
-                .next()
-                .is_some_and(|l| l.trim_end().ends_with(what))
-        };
+        let header = phase_is;
         screen.wait_for(&format!("{name} paused after a line"), |s| {
             header(s, "paused") && s.contains("MainProcess")
         });
@@ -415,11 +420,7 @@ fn keys_grow_the_pool_refuse_calls_while_blocked_and_restart() {
     screen.wait_for("the main process is busy", |s| {
         s.contains("RuntimeError: the main process is blocked in")
     });
-    let done = screen.wait_for("the scenario finished", |s| {
-        s.lines()
-            .next()
-            .is_some_and(|l| l.trim_end().ends_with("finished"))
-    });
+    let done = screen.wait_for("the scenario finished", |s| phase_is(s, "finished"));
     let pids: Vec<i32> = pids_of(
         &done,
         &[
@@ -430,11 +431,7 @@ fn keys_grow_the_pool_refuse_calls_while_blocked_and_restart() {
         ],
     );
     writer.write_all(b"r").expect("run again");
-    screen.wait_for("a fresh run, ready", |s| {
-        s.lines()
-            .next()
-            .is_some_and(|l| l.trim_end().ends_with("ready"))
-    });
+    screen.wait_for("a fresh run, ready", |s| phase_is(s, "ready"));
     assert_all_gone(&pids, Duration::from_secs(2));
     writer.write_all(b"q").expect("quit");
     assert!(exits(&mut child));

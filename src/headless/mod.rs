@@ -3,6 +3,7 @@
 
 mod out;
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -229,6 +230,16 @@ fn narration(
 
 fn trace_heading(scenario: &Scenario, lines: &mut Vec<Line>) {
     let mut text = format!("# {}: {}\n", scenario.name, scenario.title);
+    if scenario.watch.is_none() {
+        let rules = &scenario.rules;
+        let method = rules.default_start_method().name();
+        let _ = writeln!(
+            text,
+            "# {} ({}): the default start method is {method}",
+            rules.label(),
+            rules.why()
+        );
+    }
     for line in scenario.about.lines().filter(|l| !l.trim().is_empty()) {
         text.push_str("# ");
         text.push_str(line);

@@ -2,13 +2,14 @@
 //! format, parsed, checked (errors name the file and line) and compiled for the driver.
 
 mod compile;
+pub mod rules;
 mod watched;
 
 use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::engine::program::{Program, RunSettings, StartMethod};
+use crate::engine::program::{Program, RunSettings};
 use crate::engine::protocol::WatchSpec;
 
 pub use compile::compile;
@@ -137,6 +138,8 @@ pub struct ScenarioFile {
     pub name: Option<String>,
     pub title: Option<String>,
     pub about: Option<String>,
+    /// Whose defaults apply: `python = "3.14"`.
+    pub python: Option<String>,
     pub start_method: Option<String>,
     pub cost: Option<String>,
     pub cost_kind: Option<String>,
@@ -236,6 +239,8 @@ pub struct Scenario {
     pub lesson: Option<LessonMeta>,
     /// A real command to watch instead of a program to re-enact (`pooltop watch`).
     pub watch: Option<WatchSpec>,
+    /// The CPython whose defaults the program follows, and why that one.
+    pub rules: rules::Rules,
 }
 
 /// Where a scenario comes from, for error messages.
@@ -319,6 +324,9 @@ impl Source {
 /// Command-line overrides of a scenario's settings.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
+    /// `--python-version` and `--platform`: whose defaults apply.
+    pub python_version: Option<rules::PyVersion>,
+    pub platform: Option<rules::Platform>,
     pub workers: Option<usize>,
     pub start_method: Option<crate::engine::program::StartMethod>,
     pub chunksize: Option<usize>,
@@ -442,7 +450,9 @@ fn load_checked(source: &Source, overrides: &Overrides) -> Result<Scenario, Stri
             file.step.len()
         ));
     }
-    let settings = settings(&file, overrides).map_err(|e| format!("{}: {e}", source.label))?;
+    let rules = scenario_rules(&file, overrides).map_err(|e| format!("{}: {e}", source.label))?;
+    let settings =
+        settings(&file, overrides, &rules).map_err(|e| format!("{}: {e}", source.label))?;
     let program = compile(source, &file, settings, overrides)?;
     Ok(Scenario {
         name: file.name.clone().unwrap_or_else(|| source.default_name()),
@@ -455,16 +465,31 @@ fn load_checked(source: &Source, overrides: &Overrides) -> Result<Scenario, Stri
         program,
         lesson: file.lesson.clone(),
         watch: None,
+        rules,
     })
 }
 
-fn settings(file: &ScenarioFile, o: &Overrides) -> Result<RunSettings, String> {
+fn scenario_rules(file: &ScenarioFile, o: &Overrides) -> Result<rules::Rules, String> {
+    let from_file = file
+        .python
+        .as_deref()
+        .map(|v| rules::PyVersion::parse(v).map_err(|e| format!("python: {e}")))
+        .transpose()?;
+    rules::Rules::choose(o.python_version, from_file, o.platform)
+}
+
+fn settings(
+    file: &ScenarioFile,
+    o: &Overrides,
+    rules: &rules::Rules,
+) -> Result<RunSettings, String> {
     use clap::ValueEnum;
+    // A pool or Process without a start method of its own gets the rules' default.
     let start_method = match (&o.start_method, &file.start_method) {
         (Some(m), _) => *m,
         (None, Some(s)) => ValueEnum::from_str(s, false)
             .map_err(|_| format!("start_method '{s}' is not fork, spawn or forkserver"))?,
-        (None, None) => StartMethod::default(),
+        (None, None) => rules.default_start_method(),
     };
     let per_item = match (&o.cost, &file.cost) {
         (Some(d), _) => *d,

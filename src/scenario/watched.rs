@@ -40,6 +40,7 @@ pub fn watched(spec: WatchSpec) -> Scenario {
         },
         lesson: None,
         watch: Some(spec),
+        rules: super::rules::Rules::default(),
     }
 }
 

@@ -15,6 +15,7 @@ use crossterm::event::Event;
 
 use crate::app::{self, App, Effect, Msg, Phase};
 use crate::scenario::Scenario;
+use crate::scenario::rules::Why;
 use crate::session::{Feed, Session};
 use crate::ui;
 use crate::ui::theme::Palette;
@@ -178,9 +179,15 @@ impl Runtime {
                 Done::Answer(Msg::Restarted)
             }
             Effect::LoadLesson(name) => {
-                let loaded = crate::scenario::Source::lesson(&name).and_then(|s| {
-                    crate::scenario::load(&s, &crate::scenario::Overrides::default())
-                });
+                // A lesson follows the Python and platform the command line chose.
+                let rules = &self.app.world.scenario.rules;
+                let overrides = crate::scenario::Overrides {
+                    python_version: (rules.why == Why::Option).then_some(rules.version),
+                    platform: Some(rules.platform),
+                    ..crate::scenario::Overrides::default()
+                };
+                let loaded = crate::scenario::Source::lesson(&name)
+                    .and_then(|s| crate::scenario::load(&s, &overrides));
                 if loaded.is_ok() {
                     self.session.restart()?;
                 }

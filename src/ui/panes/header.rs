@@ -1,5 +1,5 @@
 //! The header: scenario, start method, pool state and live workers, elapsed time, the
-//! phase, and what the main process is doing right now.
+//! phase, whose Python rules apply, and what the main process is doing right now.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -48,7 +48,7 @@ impl Widget for &Header<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (theme, world) = (self.theme, &self.app.world);
         let sep = || Span::styled(" │ ", theme.dim());
-        let line1 = Line::from(vec![
+        let mut line1 = Line::from(vec![
             Span::styled(" pooltop", theme.key()),
             sep(),
             Span::styled(world.scenario.name.clone(), theme.title()),
@@ -65,6 +65,27 @@ impl Widget for &Header<'_> {
             sep(),
             self.phase(),
         ]);
+        // Whose defaults a re-enacted program follows, and why those (a watched program
+        // is its own Python).
+        if world.scenario.watch.is_none() {
+            let rules = &world.scenario.rules;
+            let room = (area.width as usize).saturating_sub(line1.width() + 3);
+            let (label, why) = (rules.label(), format!(" ({})", rules.why()));
+            let short = format!("py{}", rules.version);
+            let spans = if label.len() + why.chars().count() <= room {
+                vec![Span::raw(label), Span::styled(why, theme.dim())]
+            } else if label.len() <= room {
+                vec![Span::raw(label)]
+            } else if short.len() <= room {
+                vec![Span::raw(short)]
+            } else {
+                Vec::new()
+            };
+            if !spans.is_empty() {
+                line1.push_span(sep());
+                line1.extend(spans);
+            }
+        }
         let line2 = Line::from(vec![
             Span::styled(" main: ", theme.dim()),
             Span::raw(world.main_doing()),
