@@ -98,36 +98,17 @@ impl ChunkResults {
         let ChunkResults::Ints(out) = self else {
             return 0;
         };
-        // Below this a power fits in 64 bits, where multiplying is cheap.
-        let small: i128 = match exp {
-            0 | 1 => i128::from(i64::MAX),
-            2 => 3_037_000_499,
-            3 => 2_097_151,
-            _ => 0,
-        };
-        let power = |n: i128| {
-            if n.abs() <= small {
-                Some(i128::from((n as i64).pow(exp)))
-            } else {
-                n.checked_pow(exp)
-            }
-        };
-        let before = out.len();
-        let ints: Box<dyn Iterator<Item = i128> + '_> = match args {
+        match args {
             ChunkArgs::Range { start, len } => {
                 let end = items.end.min(*len as usize);
-                Box::new((items.start..end).map(|k| start.saturating_add(k as i128)))
+                let ints = (items.start..end).map(|k| start.saturating_add(k as i128));
+                push_powers(out, ints, exp)
             }
-            ChunkArgs::Ints(v) => Box::new(v.get(items).unwrap_or(&[]).iter().copied()),
-            ChunkArgs::Lists(_) => return 0,
-        };
-        for n in ints {
-            match power(n) {
-                Some(v) => out.push(v),
-                None => break,
+            ChunkArgs::Ints(v) => {
+                push_powers(out, v.get(items).unwrap_or(&[]).iter().copied(), exp)
             }
+            ChunkArgs::Lists(_) => 0,
         }
-        out.len() - before
     }
 
     /// Adds the next item's result, unpacking once one is not an integer.
@@ -173,6 +154,30 @@ impl ChunkResults {
             ChunkResults::Values(v) => v.get(k).cloned(),
         }
     }
+}
+
+/// Pushes `n ** exp` for each `n` until one overflows; returns how many were pushed.
+fn push_powers(out: &mut Vec<i128>, ints: impl Iterator<Item = i128>, exp: u32) -> usize {
+    // Below this a power fits in 64 bits, where multiplying is cheap.
+    let small: u128 = match exp {
+        0 | 1 => i64::MAX as u128,
+        2 => 3_037_000_499,
+        3 => 2_097_151,
+        _ => 0,
+    };
+    let before = out.len();
+    for n in ints {
+        let power = if n.unsigned_abs() <= small {
+            Some(i128::from((n as i64).pow(exp)))
+        } else {
+            n.checked_pow(exp)
+        };
+        match power {
+            Some(v) => out.push(v),
+            None => break,
+        }
+    }
+    out.len() - before
 }
 
 /// Integers travel as one byte string of little-endian words, 8 bytes each when every

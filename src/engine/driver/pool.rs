@@ -446,6 +446,8 @@ pub struct Pools {
     calls: Vec<CallState>,
     next_task: u64,
     detail: TaskDetail,
+    /// Summarised calls whose last report has not gone out yet.
+    summarised: Vec<usize>,
 }
 
 impl Default for Pools {
@@ -455,6 +457,7 @@ impl Default for Pools {
             calls: Vec::new(),
             next_task: 0,
             detail: TaskDetail::Every,
+            summarised: Vec::new(),
         }
     }
 }
@@ -468,9 +471,9 @@ impl Pools {
     /// When the next progress report of a summarised call is due.
     pub fn progress_deadline(&self) -> Option<Instant> {
         let every = std::time::Duration::from_millis(PROGRESS_EVERY_MS);
-        self.calls
+        self.summarised
             .iter()
-            .filter_map(|c| c.summary.as_ref().filter(|p| !p.closed))
+            .filter_map(|&c| self.calls[c].summary.as_ref())
             .map(|p| p.last.map_or_else(Instant::now, |t| t + every))
             .min()
     }
@@ -479,7 +482,8 @@ impl Pools {
     /// and once more as it completes.
     pub fn report_progress(&mut self, host: &mut impl Workers, now: Instant) {
         let every = std::time::Duration::from_millis(PROGRESS_EVERY_MS);
-        for call in 0..self.calls.len() {
+        for at in (0..self.summarised.len()).rev() {
+            let call = self.summarised[at];
             let c = &self.calls[call];
             let due = c.summary.as_ref().is_some_and(|p| {
                 !p.closed && (c.complete() || p.last.is_none_or(|t| now >= t + every))
@@ -538,6 +542,9 @@ impl Pools {
         if let Some(progress) = self.calls[call].summary.as_mut() {
             progress.last = Some(now);
             progress.closed = complete;
+        }
+        if complete {
+            self.summarised.retain(|&c| c != call);
         }
     }
 
@@ -678,6 +685,9 @@ impl Pools {
             failed: 0,
             summary: (!per_task && self.detail == TaskDetail::Summary).then(Progress::default),
         });
+        if self.calls[call].summary.is_some() {
+            self.summarised.push(call);
+        }
         if self.list[pool].failed_starts >= STORM {
             self.calls[call].cancelled = Some(STORM_ERROR.into());
         }
