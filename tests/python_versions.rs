@@ -206,3 +206,41 @@ fn a_scenario_file_names_its_python_and_the_command_line_wins() {
             .contains("python: pooltop knows Python 3.8 to 3.14, not 4.0")
     );
 }
+
+/// The `python3` version is cached while nothing that picks the interpreter changes:
+/// a second run reads the cache (shown here by a forged entry being believed), and a
+/// change of `PYENV_VERSION` asks `python3` again.
+#[test]
+fn the_python3_version_is_cached_until_the_interpreter_choice_changes() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let heading = |pyenv_version: &str| {
+        let out = std::process::Command::new(common::BIN)
+            .args(["run", "pool-map", "--cost", "0", "--trace"])
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("PYENV_VERSION", pyenv_version)
+            .env_remove("POOLTOP_PYTHON_VERSION")
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        err.lines().nth(1).unwrap_or_default().to_string()
+    };
+    let asked = heading("");
+    assert!(asked.contains("(python3 on PATH)"), "{asked}");
+    let file = cache.path().join("pooltop/python3");
+    let entry = std::fs::read_to_string(&file).expect("cached");
+    let (key, version) = entry.trim_end().rsplit_once('\t').expect("key and version");
+    assert!(
+        asked.contains(&format!("Python {version} rules")),
+        "{asked}"
+    );
+    std::fs::write(&file, format!("{key}\t3.14\n")).expect("forge");
+    assert!(
+        heading("").contains("Python 3.14 rules"),
+        "the cache is read"
+    );
+    let again = heading("system");
+    assert!(
+        !again.contains("3.14"),
+        "another choice asks again: {again}"
+    );
+}

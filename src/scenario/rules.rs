@@ -157,24 +157,91 @@ impl Rules {
     }
 }
 
-/// The version of the `python3` on PATH, asked once per run (a few tens of milliseconds,
-/// at start-up, never while the dashboard draws); `None` when there is none or it is
-/// outside what pooltop knows.
+/// The version of the `python3` on PATH: from the cache while nothing that picks the
+/// interpreter changed, else asked (about 90 ms through a pyenv shim) and cached; at
+/// start-up only, never while the dashboard draws. `None` when there is no `python3` or
+/// it is outside what pooltop knows.
 pub fn python3_on_path() -> Option<PyVersion> {
     static ASKED: OnceLock<Option<PyVersion>> = OnceLock::new();
     *ASKED.get_or_init(|| {
-        let out = std::process::Command::new("python3")
-            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        let text = String::from_utf8(out.stdout).ok()?;
-        out.status
-            .success()
-            .then(|| PyVersion::parse(&text).ok())
-            .flatten()
+        let key = interpreter_key()?;
+        let cache = cache_file();
+        let cached = cache
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|text| {
+                let (k, v) = text.trim_end().rsplit_once('\t')?;
+                (k == key).then(|| PyVersion::parse(v).ok()).flatten()
+            });
+        if cached.is_some() {
+            return cached;
+        }
+        let version = ask_python3()?;
+        if let Some(file) = cache {
+            let _ = file.parent().map(std::fs::create_dir_all);
+            let _ = std::fs::write(file, format!("{key}\t{version}\n"));
+        }
+        Some(version)
     })
+}
+
+fn ask_python3() -> Option<PyVersion> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    out.status
+        .success()
+        .then(|| PyVersion::parse(&text).ok())
+        .flatten()
+}
+
+/// `~/.cache/pooltop/python3` (`XDG_CACHE_HOME` when set).
+fn cache_file() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
+    Some(base.join("pooltop").join("python3"))
+}
+
+/// What picks the `python3` that would run: its file on PATH (resolved, with its change
+/// time) and pyenv's choices (`PYENV_VERSION`, the global version file, the nearest
+/// `.python-version`). The cached version holds while this is unchanged.
+fn interpreter_key() -> Option<String> {
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos())
+    };
+    let on_path = std::env::var_os("PATH")?;
+    let python3 = std::env::split_paths(&on_path)
+        .map(|dir| dir.join("python3"))
+        .find(|p| p.is_file())?;
+    let real = std::fs::canonicalize(&python3).unwrap_or(python3);
+    let pyenv_root = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pyenv")))
+        .unwrap_or_default();
+    let global = pyenv_root.join("version");
+    let local = std::env::current_dir().ok().and_then(|dir| {
+        dir.ancestors()
+            .map(|d| d.join(".python-version"))
+            .find(|f| f.is_file())
+    });
+    Some(format!(
+        "{}@{}|{}|{}|{}",
+        real.display(),
+        stamp(&real),
+        std::env::var("PYENV_VERSION").unwrap_or_default(),
+        stamp(&global),
+        local.map_or(String::new(), |f| format!("{}@{}", f.display(), stamp(&f)))
+    ))
 }
 
 #[cfg(test)]
