@@ -19,9 +19,14 @@ use pooltop::{bench, engine, headless, scenario, tui};
 #[command(
     name = "pooltop",
     version,
-    about = "Watch and drive a pool of real worker processes"
+    about = "Watch and drive a pool of real worker processes",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    /// Without a subcommand, `pooltop` is `pooltop tui`: its options work here too
+    /// (`pooltop --theme high-contrast`, `pooltop pool-map`).
+    #[command(flatten)]
+    tui: TuiArgs,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -371,15 +376,12 @@ fn main() -> ExitCode {
         Err(e) => return clap_exit(&e, &argv),
     };
     match cli.command {
-        None => match env_palette() {
-            Ok(theme) => run_tui(TuiArgs {
-                refresh: 1000,
-                after: "end".into(),
-                size: "120x40".into(),
-                theme,
-                ..TuiArgs::default()
-            }),
-            Err(e) => fail(&e),
+        None => match cli.tui.scenario.scenario.as_deref() {
+            // `pooltop NAME`: a scenario, or a mistyped subcommand.
+            Some(name) if scenario::Source::builtin(name).is_err() => fail(&format!(
+                "'{name}' is neither a subcommand nor a built-in scenario (see 'pooltop --help', 'pooltop list')"
+            )),
+            _ => run_tui(cli.tui),
         },
         Some(Cmd::Tui(args)) => run_tui(args),
         Some(Cmd::Run(args)) => run_headless(&args),
@@ -452,17 +454,6 @@ fn man_pages(subcommand: Option<&str>, dir: Option<PathBuf>) -> Result<(), Strin
         // A closed standard output (`pooltop man | head`) is not an error.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("man: {e}")),
         _ => Ok(()),
-    }
-}
-
-/// `POOLTOP_THEME` for a bare `pooltop` (clap reads it for `tui` and `watch`).
-fn env_palette() -> Result<Palette, String> {
-    use clap::ValueEnum;
-    match std::env::var("POOLTOP_THEME") {
-        Ok(name) if !name.is_empty() => Palette::from_str(&name, true).map_err(|_| {
-            format!("POOLTOP_THEME must be dark, light or high-contrast, not '{name}'")
-        }),
-        _ => Ok(Palette::Dark),
     }
 }
 

@@ -73,7 +73,7 @@ fn a_bad_theme_is_one_line_whether_option_or_environment() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "pooltop: POOLTOP_THEME must be dark, light or high-contrast, not 'neon'\n"
+        "pooltop: error: invalid value 'neon' for '--theme <THEME>' [possible values: dark, light, high-contrast] (see 'pooltop --help')\n"
     );
 }
 

@@ -388,7 +388,10 @@ fn bad_input_gives_one_clear_line_and_exit_status_2() {
             &["bench", "--workers", "0"],
             "--workers must be between 1 and 512",
         ),
-        (&["frobnicate"], "unrecognized subcommand"),
+        (
+            &["frobnicate"],
+            "'frobnicate' is neither a subcommand nor a built-in scenario",
+        ),
     ];
     for (args, expect) in cases {
         bad(args, expect);
@@ -414,7 +417,7 @@ fn command_line_errors_are_one_line_and_help_is_not_an_error() {
         ),
         (
             &["frob"],
-            "pooltop: error: unrecognized subcommand 'frob' (see 'pooltop --help')",
+            "pooltop: 'frob' is neither a subcommand nor a built-in scenario (see 'pooltop --help', 'pooltop list')",
         ),
         (
             &["--frob"],
