@@ -1206,3 +1206,25 @@ fn a_summarised_map_of_a_million_items() {
     key(&mut app, KeyCode::Char('v'));
     insta::assert_snapshot!("a_summarised_map_of_a_million_items_timeline", draw(&app));
 }
+
+/// A resize reaches the app before the frame has the new size: drawing the old frame with
+/// the new layout (zoomed or not, any pane focused) must not reach outside it.
+#[test]
+fn a_frame_of_the_old_size_after_a_resize_draws_without_panicking() {
+    for (w, h) in [(70u16, 20u16), (200, 60)] {
+        for tabs in 0..5 {
+            for zoom in [false, true] {
+                let mut app = pool_map_midway((120, 40));
+                for _ in 0..tabs {
+                    key(&mut app, KeyCode::Tab);
+                }
+                if zoom {
+                    key(&mut app, KeyCode::Char('z'));
+                }
+                app::update(&mut app, Msg::Resize(w, h));
+                let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+                terminal.draw(|f| pooltop::ui::view(&app, f)).expect("draw");
+            }
+        }
+    }
+}

@@ -75,6 +75,9 @@ fn draw_pane(app: &App, pane: Focus, area: Rect, frame: &mut Frame, theme: Theme
 /// The focused pane's border in the focus style, drawn over whatever the pane drew, so
 /// every pane and view shows the focus the same way.
 fn mark_focus(area: Rect, buf: &mut Buffer, theme: Theme) {
+    // The layout follows the size the app was told; the frame may still be the old one
+    // for a moment after a resize.
+    let area = area.intersection(buf.area);
     if area.width < 2 || area.height < 2 {
         return;
     }
