@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BIN, pooltop};
+use common::pooltop;
 
 #[test]
 fn completions_are_generated_for_each_shell() {
@@ -66,7 +66,7 @@ fn a_bad_theme_is_one_line_whether_option_or_environment() {
             .contains("possible values: dark, light, high-contrast")
     );
     assert_eq!(run.stderr.lines().count(), 1);
-    let out = std::process::Command::new(BIN)
+    let out = common::command()
         .env("POOLTOP_THEME", "neon")
         .output()
         .expect("run");
@@ -83,7 +83,7 @@ fn the_theme_reaches_a_screenshot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let shot = dir.path().join("hc.svg");
     let shot_s = shot.to_string_lossy().into_owned();
-    let out = std::process::Command::new(BIN)
+    let out = common::command()
         .args(["tui", "pool-map", "--screenshot", &shot_s, "--after", "0"])
         .env("POOLTOP_THEME", "high-contrast")
         .output()

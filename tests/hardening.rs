@@ -121,7 +121,7 @@ on = "pool"
 /// process read, and a backtrace filled it and hung `pooltop run`).
 #[test]
 fn a_panic_in_the_main_process_is_shown_and_never_hangs() {
-    let mut child = std::process::Command::new(BIN)
+    let mut child = common::command()
         .args(["run", "pool-map"])
         .env("POOLTOP_TEST_DRIVER_PANIC", "1")
         .env("RUST_BACKTRACE", "1")
@@ -151,7 +151,7 @@ fn a_panic_in_the_main_process_is_shown_and_never_hangs() {
 #[test]
 fn a_closed_pipe_ends_the_run_quietly() {
     use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(BIN)
+    let mut child = common::command()
         // A run of seconds that writes nothing to stderr of its own: whatever stderr
         // shows then comes from the closed pipe.
         .args(["run", "workshop", "--events", "-"])

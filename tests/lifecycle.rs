@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -35,7 +35,7 @@ fn events_file(path: &std::path::Path) -> Vec<serde_json::Value> {
 fn start_long(dir: &std::path::Path) -> (std::process::Child, std::path::PathBuf) {
     let scenario = write_scenario(dir, "long.toml", LONG);
     let events = dir.join("events.jsonl");
-    let child = Command::new(BIN)
+    let child = common::command()
         .args(["run", "--file"])
         .arg(&scenario)
         .arg("--events")
@@ -128,7 +128,7 @@ text = "after the map"
 "#,
     );
     let events = dir.path().join("events.jsonl");
-    let mut child = Command::new(BIN)
+    let mut child = common::command()
         .args(["run", "--file"])
         .arg(&scenario)
         .arg("--events")
@@ -482,7 +482,7 @@ fn an_argument_that_is_not_utf8_is_refused_in_one_line() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
     let arg = OsStr::from_bytes(b"\xff");
-    let child = Command::new(BIN)
+    let child = common::command()
         .arg("run")
         .arg(arg)
         .stdin(Stdio::null())
@@ -502,7 +502,7 @@ fn an_argument_that_is_not_utf8_is_refused_in_one_line() {
         "error: invalid UTF-8 was detected in one or more arguments (see 'pooltop run --help')",
     );
     // A path need not be UTF-8: it is read (here: found missing), not refused.
-    let out = Command::new(BIN)
+    let out = common::command()
         .arg("run")
         .arg("--file")
         .arg(OsStr::from_bytes(b"/nonexistent/\xff.toml"))

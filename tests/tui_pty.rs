@@ -113,6 +113,7 @@ fn open(args: &[&str], rows: u16, cols: u16) -> Session {
 
 fn open_with(args: &[&str], rows: u16, cols: u16, env: &[(&str, &str)]) -> Session {
     let mut cmd = CommandBuilder::new(BIN);
+    cmd.env("POOLTOP_PYTHON_VERSION", common::PYTHON);
     cmd.args(args);
     cmd.env("TERM", "xterm-256color");
     for (k, v) in env {
@@ -552,6 +553,7 @@ fn took_back(text: &str) -> bool {
 #[test]
 fn ctrl_z_and_sigtstp_suspend_and_fg_resumes_under_a_shell() {
     let mut cmd = CommandBuilder::new("bash");
+    cmd.env("POOLTOP_PYTHON_VERSION", common::PYTHON);
     // -b: job changes are reported at once, not at the next prompt.
     cmd.args(["--norc", "--noprofile", "-i", "-b"]);
     cmd.env("PS1", "$ ");

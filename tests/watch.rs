@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{BIN, alive, assert_all_gone, of, parse_events, pooltop, wait_until};
+use common::{alive, assert_all_gone, of, parse_events, pooltop, wait_until};
 use serde_json::Value;
 
 const METHODS: [&str; 3] = ["fork", "spawn", "forkserver"];
@@ -510,7 +510,7 @@ fn sigterm_to_pooltop_ends_the_tree() {
                     with mp.Pool(2) as p:\n        p.map(f, range(4))\n";
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("events.jsonl");
-    let mut child = Command::new(BIN)
+    let mut child = common::command()
         .args(["watch", "--events"])
         .arg(&file)
         .args(["--", py.as_str(), "-c", code])
@@ -544,7 +544,7 @@ fn a_killed_pooltop_leaves_no_process() {
                     with mp.Pool(2) as p:\n        p.map(f, range(4))\n";
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("events.jsonl");
-    let mut child = Command::new(BIN)
+    let mut child = common::command()
         .args(["watch", "--events"])
         .arg(&file)
         .args(["--", py.as_str(), "-c", code])
@@ -604,7 +604,7 @@ fn sigint_reaches_the_program_as_keyboard_interrupt() {
                     with mp.Pool(2) as p:\n        p.map(f, range(4))\n";
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("events.jsonl");
-    let mut child = Command::new(BIN)
+    let mut child = common::command()
         .args(["watch", "--events"])
         .arg(&file)
         .args(["--", py.as_str(), "-c", code])

@@ -11,6 +11,17 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pooltop");
 
+/// The Python whose defaults the tests expect (fork on Linux), whatever `python3` the
+/// machine has: tests of other versions set their own.
+pub const PYTHON: &str = "3.11";
+
+/// The pooltop binary, following [`PYTHON`]'s rules.
+pub fn command() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("POOLTOP_PYTHON_VERSION", PYTHON);
+    cmd
+}
+
 pub struct Run {
     pub status: Option<i32>,
     pub stdout: String,
@@ -19,7 +30,7 @@ pub struct Run {
 
 /// Runs pooltop to completion; fails the test if it takes longer than `limit`.
 pub fn pooltop(args: &[&str], limit: Duration) -> Run {
-    let mut child = Command::new(BIN)
+    let mut child = command()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
