@@ -80,41 +80,8 @@ struct WatchArgs {
     /// With --events: also print each multiprocessing call and process start and exit.
     #[arg(long)]
     trace: bool,
-    /// How often CPU and process figures are sampled, in milliseconds (at least 200).
-    #[arg(
-        long,
-        value_name = "MS",
-        default_value_t = 1000,
-        allow_negative_numbers = true
-    )]
-    refresh: i64,
-    /// Write one frame as SVG to FILE instead of opening the dashboard (with --after).
-    #[arg(long, value_name = "FILE")]
-    screenshot: Option<PathBuf>,
-    /// When to take the screenshot: a time such as 2s, or 'end'.
-    #[arg(
-        long,
-        value_name = "WHEN",
-        default_value = "end",
-        requires = "screenshot"
-    )]
-    after: String,
-    /// Size of the screenshot in cells.
-    #[arg(
-        long,
-        value_name = "WxH",
-        default_value = "120x40",
-        requires = "screenshot"
-    )]
-    size: String,
-    /// Keys to press just before the screenshot.
-    #[arg(long, value_name = "KEYS", default_value = "", requires = "screenshot")]
-    keys: String,
-    /// Colours: dark (the default, reads on any background), light (for a white
-    /// background) or high-contrast (a projector: bright, no dim text, bold borders).
-    /// `NO_COLOR` still turns colours off.
-    #[arg(long, value_name = "THEME", value_enum, env = "POOLTOP_THEME", default_value_t = Palette::Dark)]
-    theme: Palette,
+    #[command(flatten)]
+    dashboard: DashboardArgs,
     /// The command and its arguments (after `--`).
     #[arg(
         required = true,
@@ -176,10 +143,17 @@ struct RunArgs {
     trace: bool,
 }
 
-#[derive(Args, Default)]
+#[derive(Args)]
 struct TuiArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
+    #[command(flatten)]
+    dashboard: DashboardArgs,
+}
+
+/// The dashboard's own options, for a scenario (`tui`) and a watched command (`watch`).
+#[derive(Args)]
+struct DashboardArgs {
     /// How often CPU and process figures are sampled, in milliseconds (at least 200).
     #[arg(
         long,
@@ -191,7 +165,8 @@ struct TuiArgs {
     /// Write one frame as SVG to FILE instead of opening the dashboard (with --after).
     #[arg(long, value_name = "FILE")]
     screenshot: Option<PathBuf>,
-    /// When to take the screenshot: a number of steps, a time such as 2s, or 'end'.
+    /// When to take the screenshot: a number of steps (a scenario), a time such as 2s, or
+    /// 'end'.
     #[arg(
         long,
         value_name = "WHEN",
@@ -541,16 +516,7 @@ fn run_watch(args: WatchArgs) -> ExitCode {
         };
         return headless::run(scenario, sink, args.trace);
     }
-    let tui_args = TuiArgs {
-        refresh: args.refresh,
-        screenshot: args.screenshot,
-        after: args.after,
-        size: args.size,
-        keys: args.keys,
-        theme: args.theme,
-        ..TuiArgs::default()
-    };
-    open_tui(&scenario, tui_args)
+    open_tui(&scenario, args.dashboard)
 }
 
 fn run_headless(args: &RunArgs) -> ExitCode {
@@ -582,10 +548,10 @@ fn run_tui(args: TuiArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    open_tui(&scenario, args)
+    open_tui(&scenario, args.dashboard)
 }
 
-fn open_tui(scenario: &scenario::Scenario, args: TuiArgs) -> ExitCode {
+fn open_tui(scenario: &scenario::Scenario, args: DashboardArgs) -> ExitCode {
     if let Err(e) = in_range("--refresh", args.refresh, 200, 60_000) {
         return fail(&format!("{e} (milliseconds)"));
     }
